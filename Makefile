@@ -1,0 +1,114 @@
+# FastAPI observability reference stack.
+# `make up` runs the stack under Docker Compose, or, where no Docker engine answers,
+# with the native runner (tools/runner): the same compose files, native programs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY       ?= .venv/bin/python
+ENGINE   := $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
+COMPOSE  := docker compose --env-file .env --env-file .env.secrets -f docker-compose.yml -f docker-compose.monitoring.yml
+NATIVE   := python3 -m tools.runner
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# --- the stack -------------------------------------------------------------------------
+.env.secrets:
+	@umask 077; { echo "GRAFANA_ADMIN_PASSWORD=$$(openssl rand -hex 16)"; \
+	  echo "ADMIN_TOKEN=$$(openssl rand -hex 24)"; } > $@
+	@echo "wrote $@ (untracked): Grafana admin password and failure-injection token"
+
+.PHONY: secrets
+secrets: .env.secrets ## generate local secrets once (.env.secrets, git-ignored)
+
+.PHONY: up
+up: .env.secrets ## start app + monitoring stack and wait until healthy, then print URLs
+ifeq ($(ENGINE),docker)
+	$(COMPOSE) up -d --build --wait
+else
+	@echo "No Docker engine here: starting the same compose files natively (tools/runner)."
+	$(MAKE) --no-print-directory venv tools
+	$(NATIVE) up
+endif
+	@scripts/urls.sh
+
+.PHONY: down
+down: ## stop the stack (volumes are kept under Docker)
+ifeq ($(ENGINE),docker)
+	$(COMPOSE) --profile promtail --profile loadtest down
+else
+	$(NATIVE) down
+endif
+
+.PHONY: ps logs
+ps: ## list the stack's services
+ifeq ($(ENGINE),docker)
+	$(COMPOSE) ps
+else
+	$(NATIVE) ps
+endif
+logs: ## follow the logs (S=service to pick one)
+ifeq ($(ENGINE),docker)
+	$(COMPOSE) logs -f --tail=100 $(S)
+else
+	$(NATIVE) logs $(S)
+endif
+
+.PHONY: verify
+verify: .env.secrets ## signal-flow doctor against the running stack
+	$(PY) -m e2e.verify
+
+.PHONY: clean
+clean: ## stop everything and delete volumes, reports and caches in the repo
+ifeq ($(ENGINE),docker)
+	-$(COMPOSE) --profile promtail --profile loadtest down -v --remove-orphans
+else
+	-$(NATIVE) down
+endif
+	rm -rf loadtest/reports .pytest_cache
+
+# --- the app natively ------------------------------------------------------------------
+.PHONY: venv run
+venv: .venv/.synced ## create the project venv (uv, locked)
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install -q "uv==0.9.*"
+	uv sync --frozen --all-groups
+	@touch $@
+
+run: venv ## run the app natively against local Postgres/Redis (scripts/dev-services.sh)
+	scripts/dev-services.sh start
+	$(PY) -m alembic upgrade head
+	$(PY) -m uvicorn app.main:app --host 127.0.0.1 --port 8000
+
+# --- tests -----------------------------------------------------------------------------
+.PHONY: test test-app test-rules check test-stack test-runner e2e bench loadtest tools
+test: check test-rules test-stack test-app test-runner ## every test that needs no running stack
+
+test-app: venv ## app tests against real Postgres and Redis
+	scripts/test-app.sh
+
+test-rules: ## promtool rule tests, amtool config + routing tests, alert sink test
+	scripts/test-rules.sh
+
+test-stack: venv ## dashboard lint and provisioning checks
+	$(PY) -m pytest -q tests/stack
+
+check: ## every config through its own validator at the pinned version
+	scripts/check-configs.sh
+
+e2e: venv tools .env.secrets ## start the stack natively, prove the signals flow, tear down
+	scripts/e2e.sh
+
+bench: venv ## overhead benchmark: instrumentation on vs off (wrk, one worker)
+	scripts/bench.sh
+
+loadtest: venv .env.secrets ## Locust against the running stack; stages fire named alerts
+	scripts/loadtest.sh
+
+tools: ## build/install the native programs at the pinned versions (cached outside the repo)
+	tools/install-debian.sh
+	tools/build.sh
+
+test-runner: venv ## the native compose runner against a small real compose project (root)
+	$(PY) -m pytest -q tests/runner

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Builds (or installs) every native program the stack needs, at the versions pinned in .env.
+#
+#   tools/build.sh            # everything
+#   tools/build.sh prometheus alertmanager
+#
+# Go programs are built from their Go modules into a cache outside the repo, keyed by
+# name and version, so a fresh clone (CI) reuses them:  $OBS_TOOLS_CACHE/<name>-<version>/
+# Debian packages (Postgres, Redis, exporters, iproute2) come from tools/install-debian.sh.
+# Ends with a table of what is there and what is not, and why.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=../.env
+set -a; . ./.env; set +a
+CACHE=${OBS_TOOLS_CACHE:-/var/cache/fastapi-obs-stack}
+JOBS=${TOOLS_JOBS:-2}
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
+mkdir -p "$CACHE/logs" "$CACHE/src"
+
+strip_v() { echo "${1#v}"; }
+
+# name → "module version main-packages…" (versions from .env)
+recipe() {
+  case $1 in
+    prometheus)   echo "github.com/prometheus/prometheus v0.$(strip_v "$PROMETHEUS_VERSION" | awk -F. '{printf "%d%02d.%d", $1, $2, $3}') ./cmd/prometheus ./cmd/promtool" ;;
+    alertmanager) echo "github.com/prometheus/alertmanager $ALERTMANAGER_VERSION ./cmd/alertmanager ./cmd/amtool" ;;
+    alloy)        echo "github.com/grafana/alloy $ALLOY_VERSION ./cmd/alloy-native" ;;
+    compose)      echo "github.com/docker/compose/v2 $COMPOSE_VERSION ./cmd" ;;
+    *) return 1 ;;
+  esac
+}
+version_of() {
+  case $1 in
+    prometheus) echo "$PROMETHEUS_VERSION" ;; alertmanager) echo "$ALERTMANAGER_VERSION" ;;
+    alloy) echo "$ALLOY_VERSION" ;; compose) echo "$COMPOSE_VERSION" ;;
+  esac
+}
+ALL=(prometheus alertmanager compose alloy)
+
+# go build inside a writable copy of the module: works for modules whose go.mod has
+# `replace` lines (which `go install pkg@version` refuses). Local replaces point at
+# nested modules a module zip does not carry, so they are dropped.
+build_one() {
+  local name=$1 out="$CACHE/$1-$(version_of "$1")" mod ver pkgs dir
+  read -r mod ver pkgs <<<"$(recipe "$name")"
+  [ -f "$out/.complete" ] && { echo "cached"; return 0; }
+  rm -rf "$out"; mkdir -p "$out"
+  dir=$(go mod download -json "$mod@$ver" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return 1
+  local src="$CACHE/src/$name-$ver"
+  rm -rf "$src"; cp -r "$dir" "$src"; chmod -R u+w "$src"
+  (
+    cd "$src" || exit 1
+    for r in $(go mod edit -json | python3 -c 'import json,sys
+for r in json.load(sys.stdin).get("Replace") or []:
+    if r["New"]["Path"].startswith("."): print(r["Old"]["Path"])'); do
+      go mod edit -dropreplace="$r"
+    done
+    # Alertmanager embeds its web UI from ui/app/dist (built with npm upstream); the
+    # native build serves the API only, so a placeholder page stands in for the UI.
+    if [ "$name" = alertmanager ] && [ ! -d ui/app/dist ]; then
+      mkdir -p ui/app/dist && echo '<p>UI not built (native API-only build)</p>' >ui/app/dist/index.html
+    fi
+    # Alloy's own main lives in a nested module (./collector) that the module zip does not
+    # carry; its CLI is the exported flowcmd.RootCommand, so a three-line main runs it.
+    if [ "$name" = alloy ]; then
+      mkdir -p cmd/alloy-native
+      cat >cmd/alloy-native/main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"github.com/grafana/alloy/flowcmd"
+)
+
+func main() {
+	if err := flowcmd.RootCommand().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+GO
+    fi
+    local v=${ver#v} ldflags="-s -w"
+    case $name in
+      prometheus) v=$(strip_v "$PROMETHEUS_VERSION") ;;
+    esac
+    ldflags+=" -X github.com/prometheus/common/version.Version=$v"
+    # shellcheck disable=SC2086
+    for p in $pkgs; do
+      local bin; bin=$(basename "$p"); [ "$p" = . ] && bin=$name; [ "$name" = compose ] && bin=docker-compose
+      [ "$name" = alloy ] && { bin=alloy; ldflags+=" -X github.com/grafana/alloy/internal/build.Version=$ver"; }
+      go build -trimpath -ldflags "$ldflags" -o "$out/$bin" "$p" || exit 1
+      "$out/$bin" --version >/dev/null 2>&1 || [ "$name" = compose ] || { echo "$out/$bin does not run" >&2; exit 1; }
+    done
+  ) || return 1
+  rm -rf "$src"
+  touch "$out/.complete"
+}
+
+want=("$@"); [ ${#want[@]} -eq 0 ] && want=("${ALL[@]}")
+declare -A started status secs
+running=0
+for name in "${want[@]}"; do
+  recipe "$name" >/dev/null || { echo "unknown tool: $name" >&2; exit 2; }
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 2; done
+  echo "[tools] building $name $(version_of "$name") (log: $CACHE/logs/$name.log)"
+  ( t0=$(date +%s); if build_one "$name" >"$CACHE/logs/$name.log" 2>&1; then r=ok; else r=FAILED; fi
+    echo "$r $(( $(date +%s) - t0 ))" >"$CACHE/logs/$name.status"; echo "[tools] $name: $r" ) &
+done
+wait
+
+rc=0
+printf '\n%-14s %-10s %-8s %s\n' TOOL VERSION TIME RESULT
+for name in "${want[@]}"; do
+  read -r r s <"$CACHE/logs/$name.status"
+  [ "$r" = ok ] || rc=1
+  printf '%-14s %-10s %-8s %s\n' "$name" "$(version_of "$name")" "${s}s" "$r$([ "$r" = ok ] || echo " (see $CACHE/logs/$name.log)")"
+done
+cat <<EOF
+Not built here (see tools/README.md): Loki, Promtail, Tempo, Grafana — AGPL-licensed; this
+workplace's Go module proxy refuses Tempo and Grafana and marks Loki not-to-use. Their configs
+are checked through the pinned images where a Docker engine exists (tools/check-configs.sh).
+EOF
+exit $rc

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Debian packages the native runs need: data stores, exporters (the versions .env pins
+# for their images), network-namespace tooling and the benchmark load generator.
+set -euo pipefail
+pkgs=(postgresql redis-server prometheus-postgres-exporter prometheus-redis-exporter
+      iproute2 iptables procps psmisc curl wget wrk util-linux)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[debian] installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The packaged services must not hold the ports the tests use.
+for s in redis-server prometheus-postgres-exporter prometheus-redis-exporter postgresql; do
+  systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
+done
+pkill -x redis-server 2>/dev/null || true
+echo "[debian] ok: $(redis-server --version | cut -d' ' -f3), postgres $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), postgres_exporter $(dpkg-query -W -f='${Version}' prometheus-postgres-exporter), redis_exporter $(dpkg-query -W -f='${Version}' prometheus-redis-exporter)"
