@@ -14,16 +14,12 @@ help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- the stack -------------------------------------------------------------------------
-.env.secrets:
-	@umask 077; { echo "GRAFANA_ADMIN_PASSWORD=$$(openssl rand -hex 16)"; \
-	  echo "ADMIN_TOKEN=$$(openssl rand -hex 24)"; } > $@
-	@echo "wrote $@ (untracked): Grafana admin password and failure-injection token"
-
 .PHONY: secrets
-secrets: .env.secrets ## generate local secrets once (.env.secrets, git-ignored)
+secrets: ## generate missing local secrets into .env.secrets (git-ignored)
+	@scripts/secrets.sh
 
 .PHONY: up
-up: .env.secrets ## start app + monitoring stack and wait until healthy, then print URLs
+up: secrets ## start app + monitoring stack and wait until healthy, then print URLs
 ifeq ($(ENGINE),docker)
 	$(COMPOSE) up -d --build --wait
 else
@@ -41,6 +37,14 @@ else
 	$(NATIVE) down
 endif
 
+.PHONY: up-promtail
+up-promtail: secrets ## like up, with legacy Promtail shipping the app's log file instead of Alloy
+ifeq ($(ENGINE),docker)
+	ALLOY_APP_LOG_GLOB=/var/log/app/.owned-by-promtail $(COMPOSE) --profile promtail up -d --build --wait
+else
+	ALLOY_APP_LOG_GLOB=/var/log/app/.owned-by-promtail $(NATIVE) up --profile promtail
+endif
+
 .PHONY: ps logs
 ps: ## list the stack's services
 ifeq ($(ENGINE),docker)
@@ -56,7 +60,7 @@ else
 endif
 
 .PHONY: verify
-verify: .env.secrets ## signal-flow doctor against the running stack
+verify: secrets ## signal-flow doctor against the running stack
 	$(PY) -m e2e.verify
 
 .PHONY: clean
@@ -97,13 +101,13 @@ test-stack: venv ## dashboard lint and provisioning checks
 check: ## every config through its own validator at the pinned version
 	scripts/check-configs.sh
 
-e2e: venv tools .env.secrets ## start the stack natively, prove the signals flow, tear down
+e2e: venv tools secrets ## start the stack natively, prove the signals flow, tear down
 	scripts/e2e.sh
 
 bench: venv ## overhead benchmark: instrumentation on vs off (wrk, one worker)
 	scripts/bench.sh
 
-loadtest: venv .env.secrets ## Locust against the running stack; stages fire named alerts
+loadtest: venv secrets ## Locust against the running stack; stages fire named alerts
 	scripts/loadtest.sh
 
 tools: ## build/install the native programs at the pinned versions (cached outside the repo)

@@ -27,6 +27,9 @@ def mount_plan(svc: dict, volumes_dir: Path) -> list[tuple[str, str, bool]]:
     for v in svc.get("volumes") or []:
         if v["type"] == "bind":
             src = v["source"]
+            if not Path(src).exists():  # e.g. the Docker socket on a machine without Docker
+                print(f"[native] {svc['name']}: bind source {src} does not exist here; not mounted")
+                continue
         elif v["type"] == "volume":
             src = str(volumes_dir / v["source"])
             Path(src).mkdir(parents=True, exist_ok=True)
@@ -59,6 +62,10 @@ def _argv(svc: dict, prog: Program) -> list[str]:
     argv = list(entry) + list(command) if entry else list(prog.entrypoint) + list(command)
     if argv and argv[0] in prog.aliases:
         argv[0] = prog.aliases[argv[0]]
+    # The redis image's entrypoint turns protected mode off when no config file is given
+    # (compose peers connect from other addresses); do the same.
+    if prog.launcher == "redis" and not any(a.endswith(".conf") or a == "--protected-mode" for a in argv):
+        argv += ["--protected-mode", "no"]
     return argv
 
 

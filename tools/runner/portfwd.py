@@ -37,7 +37,11 @@ async def main(specs: list[str]) -> None:
         listen, target = spec.split("=")
         lhost, lport = listen.rsplit(":", 1)
         thost, tport = target.rsplit(":", 1)
-        servers.append(await asyncio.start_server(_handler(thost, int(tport)), lhost, int(lport)))
+        try:
+            servers.append(await asyncio.start_server(_handler(thost, int(tport)), lhost, int(lport)))
+        except OSError as exc:  # e.g. a local Postgres already holds 5432: reach it by address
+            print(f"NOT forwarding {listen} -> {target}: {exc}", flush=True)
+            continue
         print(f"forwarding {listen} -> {target}", flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
 

@@ -28,7 +28,7 @@ class Program:
     entrypoint: list[str]              # native replacement for the image ENTRYPOINT
     workdir: str = "/"                 # the image's WORKDIR
     aliases: dict[str, str] = field(default_factory=dict)  # argv[0] in command/healthcheck → native
-    launcher: str = "exec"             # "exec" or "postgres" (emulates docker-entrypoint.sh)
+    launcher: str = "exec"             # "exec", "postgres" or "redis": what the image entrypoint adds
 
 
 def _tool(name: str) -> str | None:
@@ -65,7 +65,7 @@ def program_for(image: str | None, build: bool) -> Program | str:
         return Program(entrypoint=[], workdir="/", launcher="postgres",
                        aliases={n: str(PG_BIN / n) for n in ("postgres", "pg_isready", "psql", "initdb")})
     if repo == "redis":
-        return Program(entrypoint=[], workdir="/data",
+        return Program(entrypoint=[], workdir="/data", launcher="redis",
                        aliases={"redis-server": shutil.which("redis-server") or "redis-server"})
     if repo in ("python", "locustio/locust"):
         ep = [] if repo == "python" else [os.path.join(venv_bin, "locust")]
