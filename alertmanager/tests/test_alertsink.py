@@ -1,0 +1,74 @@
+"""alertsink/alertsink.py as a real process over HTTP: API, validation, bounded memory."""
+from __future__ import annotations
+
+from http.client import HTTPConnection
+import json
+
+import pytest
+
+from amtest_support import http, start_sink
+
+
+def notification(name: str, status: str = "firing", receiver: str = "chat") -> dict:
+    return {"version": "4", "receiver": receiver, "status": status,
+            "groupLabels": {"alertname": name}, "commonLabels": {"alertname": name},
+            "alerts": [{"status": status, "labels": {"alertname": name, "severity": "warning"},
+                        "annotations": {"summary": f"{name} summary"},
+                        "startsAt": "2026-11-26T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                        "fingerprint": "abc"}]}
+
+
+@pytest.fixture
+def sink(tmp_path):
+    proc, url = start_sink(tmp_path, MAX_NOTIFICATIONS="3")
+    yield proc, url
+    proc.stop()
+
+
+def test_store_filter_and_log(sink):
+    proc, url = sink
+    assert http("POST", url + "/webhook", notification("A"))[0] == 200
+    assert http("POST", url + "/webhook", notification("B", receiver="pager"))[0] == 200
+    assert http("POST", url + "/webhook", notification("A", status="resolved"))[0] == 200
+
+    code, items = http("GET", url + "/alerts")
+    assert code == 200
+    assert [n["alerts"][0]["labels"]["alertname"] for n in items] == ["A", "B", "A"]
+    assert all(isinstance(n["received_at"], float) and n["received_at_iso"].endswith("Z") for n in items)
+    assert len(http("GET", url + "/alerts?alertname=A")[1]) == 2
+    assert len(http("GET", url + "/alerts?alertname=A&status=resolved")[1]) == 1
+    assert [n["receiver"] for n in http("GET", url + "/alerts?receiver=pager")[1]] == ["pager"]
+    assert http("GET", url + "/healthz") == (200, {"status": "ok", "notifications": 3})
+
+    proc.stop()  # flush and close the log, then read it: one JSON line per alert
+    lines = [json.loads(line) for line in proc.output().splitlines()]
+    alerts = [line for line in lines if line["event"] == "alert"]
+    assert [(a["alertname"], a["status"], a["receiver"]) for a in alerts] == [
+        ("A", "firing", "chat"), ("B", "firing", "pager"), ("A", "resolved", "chat")]
+
+
+def test_memory_is_bounded(sink):
+    _, url = sink
+    for i in range(5):
+        assert http("POST", url + "/webhook", notification(f"N{i}"))[0] == 200
+    names = [n["alerts"][0]["labels"]["alertname"] for n in http("GET", url + "/alerts")[1]]
+    assert names == ["N2", "N3", "N4"]
+    assert http("DELETE", url + "/alerts")[0] == 200
+    assert http("GET", url + "/alerts") == (200, [])
+
+
+def test_rejects_bad_requests(sink):
+    _, url = sink
+    assert http("POST", url + "/webhook", {"no": "alerts"})[0] == 400
+    assert http("POST", url + "/webhook", {"alerts": ["not an object"]})[0] == 400
+    assert http("POST", url + "/webhook", [1, 2])[0] == 400
+    assert http("POST", url + "/elsewhere", notification("A"))[0] == 404
+    assert http("GET", url + "/nothing")[0] == 404
+    # Refused from the header alone, before any of the body is read.
+    conn = HTTPConnection(url.removeprefix("http://"), timeout=5)
+    conn.putrequest("POST", "/webhook")
+    conn.putheader("Content-Length", str(2 * 1024 * 1024))
+    conn.endheaders()
+    assert conn.getresponse().status == 413
+    conn.close()
+    assert http("GET", url + "/alerts") == (200, [])

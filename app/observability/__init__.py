@@ -1,0 +1,104 @@
+"""A copyable observability kit for FastAPI/Starlette services.
+
+It imports nothing from the application. Typical use (see app/main.py):
+
+    settings = Settings()                                   # subclass of ObservabilitySettings
+    configure_logging(settings)                             # as early as possible
+    app = FastAPI(lifespan=..., telemetry=FASTAPI_TELEMETRY_OFF)
+    obs = setup_observability(app, settings)                # middleware, metrics, tracing, Sentry
+    obs.instrument_engine(engine.sync_engine); obs.instrument_redis(redis); obs.instrument_httpx(client)
+    app.add_route("/metrics", metrics_endpoint)             # or your own handler using metrics.render
+    ... on shutdown: obs.shutdown()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from . import db, errors, metrics, tracing
+from .context import KeepPolicy, current_request
+from .log_sampling import LogSampler
+from .logs import configure_logging
+from .middleware import ObservabilityMiddleware
+from .settings import ObservabilitySettings
+
+# FastAPI >= 0.165 ships its own OpenTelemetry layer; this kit replaces it (one server
+# span from our middleware, no OTel metrics), so switch it off in the constructor.
+FASTAPI_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+__all__ = [
+    "FASTAPI_TELEMETRY_OFF",
+    "Observability",
+    "ObservabilitySettings",
+    "configure_logging",
+    "current_request",
+    "metrics",
+    "setup_observability",
+]
+
+
+@dataclass
+class Observability:
+    settings: ObservabilitySettings
+    tracer_provider: TracerProvider | None = None
+    sampler: LogSampler | None = None
+    policy: KeepPolicy | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def instrument_engine(self, sync_engine: Any) -> None:
+        if self.settings.OBSERVABILITY_ENABLED:
+            db.instrument_engine(
+                sync_engine,
+                metrics_on=self.settings.metrics_on,
+                tracer_provider=self.tracer_provider,
+                spans=self.settings.DB_SPANS,
+            )
+
+    def instrument_redis(self, client: Any) -> None:
+        tracing.instrument_redis(client, self.tracer_provider)
+
+    def instrument_httpx(self, client: Any) -> None:
+        tracing.instrument_httpx(client, self.tracer_provider)
+
+    def shutdown(self) -> None:
+        if self.tracer_provider is not None:
+            tracing.shutdown_tracing()
+        errors.flush()
+
+
+def setup_observability(
+    app: Any,
+    s: ObservabilitySettings,
+    *,
+    span_exporter: SpanExporter | None = None,
+    exclude_prefixes: tuple[str, ...] = ("/metrics", "/health"),
+) -> Observability:
+    """Wire metrics, tracing, Sentry and the middleware into `app` (before it starts)."""
+    obs = Observability(settings=s, policy=KeepPolicy(s.TRACE_SAMPLE_RATE, s.TRACE_SLOW_THRESHOLD_MS))
+    from .logs import SAMPLER
+
+    obs.sampler = SAMPLER.sampler
+    errors.setup_sentry(s)
+    if not s.OBSERVABILITY_ENABLED:
+        metrics.disable()
+        return obs
+    recorder = (
+        metrics.enable(s.METRICS_MAX_LABEL_VALUES, s.APP_VERSION, s.APP_ENV) if s.metrics_on else None
+    )
+    if not s.metrics_on:
+        metrics.disable()
+    if s.tracing_on:
+        obs.tracer_provider = tracing.setup_tracing(s, exporter=span_exporter)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        policy=obs.policy,
+        id_generator=obs.tracer_provider.id_generator if obs.tracer_provider else None,
+        recorder=recorder,
+        access_log=s.access_log_on,
+        exclude_prefixes=exclude_prefixes,
+    )
+    return obs

@@ -1,0 +1,144 @@
+"""SQLAlchemy engine instrumentation: query metrics, pool gauges and one span per query.
+
+Attach to `async_engine.sync_engine` (events live on the sync engine); one engine, one
+set of listeners, and no asyncpg instrumentation (that would duplicate every query span).
+
+Spans: by default the kit's own listener makes the span and the metrics in one pass,
+with attributes computed once per engine and once per distinct statement
+(DB_SPANS=kit). DB_SPANS=otel uses the upstream OpenTelemetry SQLAlchemy
+instrumentation (EngineTracer) on this engine instead; README.md has the measured cost.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import metrics
+from .context import current_request
+from .spans import Deferred
+
+_OP = re.compile(r"^\s*(?:/\*.*?\*/\s*)?(\w+)", re.S)
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+\"?([A-Za-z_][\w.]*)", re.I)
+_MAX_CACHED = 2048
+_parsed: dict[str, tuple[str, str]] = {}
+
+
+def classify(statement: str) -> tuple[str, str]:
+    """(operation, table) of a SQL statement, e.g. ("SELECT", "users"). Cached."""
+    hit = _parsed.get(statement)
+    if hit is not None:
+        return hit
+    op = _OP.match(statement)
+    table = _TABLE.search(statement)
+    result = (
+        op.group(1).upper() if op else "OTHER",
+        table.group(1).lower().rsplit(".", 1)[-1] if table else "none",
+    )
+    if len(_parsed) < _MAX_CACHED:
+        _parsed[statement] = result
+    return result
+
+
+class QueryObserver:
+    """before/after_cursor_execute listeners: timing, metrics and (optionally) the span."""
+
+    def __init__(self, engine: Engine, tracer: Any | None, metrics_on: bool) -> None:
+        url = engine.url
+        system = "postgresql" if engine.dialect.name.startswith("postgres") else engine.dialect.name
+        self.base = {
+            "db.system": system,
+            "db.system.name": system,
+            "db.namespace": url.database or "",
+            "server.address": url.host or "",
+            "server.port": url.port or 5432,
+        }
+        self.tracer = tracer
+        self.metrics_on = metrics_on
+
+    def before(self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if context is None:
+            return
+        context._obs_t0 = time.perf_counter()
+        if self.tracer is not None and is_instrumentation_enabled():
+            operation, table = classify(statement)
+            attributes = {
+                **self.base,
+                "db.operation.name": operation,
+                "db.collection.name": table,
+                "db.query.text": statement,
+            }
+            ctx = current_request()
+            if ctx is not None and ctx.deferred is not None and ctx.root_span_id is not None:
+                # inside a traced request: a record, materialized only if the request is kept
+                record = Deferred(f"{operation} {table}", SpanKind.CLIENT,
+                                  trace.get_current_span().get_span_context(), attributes)
+                ctx.deferred.append(record)
+                context._obs_span = record
+            else:
+                context._obs_span = self.tracer.start_span(
+                    f"{operation} {table}", kind=SpanKind.CLIENT, attributes=attributes
+                )
+
+    def after(self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        span = getattr(context, "_obs_span", None)
+        if span is not None:
+            if isinstance(span, Deferred):
+                span.end = time.time_ns()
+            else:
+                span.end()
+            context._obs_span = None
+        rec = metrics.recorder() if self.metrics_on else None
+        t0 = getattr(context, "_obs_t0", None)
+        if rec is not None and t0 is not None:
+            operation, table = classify(statement)
+            rec.db(operation, table, time.perf_counter() - t0)
+
+    def error(self, exception_context: Any) -> None:
+        context = exception_context.execution_context
+        span = getattr(context, "_obs_span", None) if context is not None else None
+        exc = exception_context.original_exception
+        if isinstance(span, Deferred):
+            span.error, span.end = exc, time.time_ns()
+        elif span is not None:
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            span.record_exception(exc)
+            span.end()
+        if context is not None:
+            context._obs_span = None
+
+
+def instrument_engine(
+    engine: Engine, *, metrics_on: bool, tracer_provider: Any | None, spans: str = "kit"
+) -> None:
+    """Instrument one (sync) engine. Call once per engine."""
+    kit_tracer = None
+    if tracer_provider is not None and spans == "kit":
+        kit_tracer = tracer_provider.get_tracer("app.observability.db")
+    if metrics_on or kit_tracer is not None:
+        observer = QueryObserver(engine, kit_tracer, metrics_on)
+        event.listen(engine, "before_cursor_execute", observer.before)
+        event.listen(engine, "after_cursor_execute", observer.after)
+        event.listen(engine, "handle_error", observer.error)
+    if metrics_on:
+        pool = engine.pool
+        metrics.DB_CONN_ACTIVE.set_function(lambda: float(pool.checkedout()))
+        capacity = getattr(pool, "size", lambda: 0)() + max(getattr(pool, "_max_overflow", 0), 0)
+        metrics.DB_CONN_MAX.set(capacity)
+    if tracer_provider is not None and spans == "otel":
+        from opentelemetry.instrumentation.sqlalchemy import __version__ as sa_version
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from opentelemetry.metrics import NoOpMeterProvider
+
+        tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", sa_version)
+        # Prometheus owns metrics: hand the instrumentation a no-op meter. No global
+        # Engine.connect wrapper either (it adds a "connect" span per checkout).
+        usage = NoOpMeterProvider().get_meter("sqlalchemy").create_up_down_counter("unused")
+        EngineTracer(tracer, engine, usage, False, {}, False)

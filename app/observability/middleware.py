@@ -1,0 +1,182 @@
+"""One pure-ASGI middleware for request id, server span, metrics, access log and the
+keep/drop decision: one pass over the request instead of one wrapper per signal.
+
+Per request: read X-Request-ID / traceparent in one header scan, start the server span,
+run the app, then decide keep/drop once and let that decision drive span export,
+exemplars and access-log sampling. /metrics and /health* pass straight through, with
+instrumentation suppressed so their Redis/SQL calls create no spans either.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+
+from . import errors, tracing
+from .context import KeepPolicy, RequestContext, bind_request, trace_hash, unbind_request
+from .limiter import UNMATCHED, method_label
+from .log_sampling import ACCESS_LOGGER, flush_held
+from .metrics import HTTP_IN_PROGRESS, MetricsRecorder
+from .routes import RouteResolver
+from .spans import KEPT_ATTRIBUTE, Deferred
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_PROPAGATION_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate", b"baggage": "baggage"}
+_ERROR_BODY = b'{"detail":"Internal Server Error"}'
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_access_log = structlog.get_logger(ACCESS_LOGGER)
+
+
+class ObservabilityMiddleware:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        policy: KeepPolicy,
+        id_generator: Any | None,
+        recorder: MetricsRecorder | None,
+        access_log: bool,
+        exclude_prefixes: tuple[str, ...] = ("/metrics", "/health"),
+    ) -> None:
+        self.app = app
+        self.policy = policy
+        self.ids = id_generator  # None: tracing off
+        self.recorder = recorder
+        self.access_log = access_log
+        self.exclude_prefixes = exclude_prefixes
+        self.resolver: RouteResolver | None = None
+        self._suppressed = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(self.exclude_prefixes):
+            token = otel_context.attach(self._suppressed)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                otel_context.detach(token)
+            return
+        await self._observe(scope, receive, send, path)
+
+    async def _observe(self, scope: dict, receive: Any, send: Any, path: str) -> None:
+        start = time.perf_counter()
+        request_id = None
+        carrier: dict[str, str] | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID.fullmatch(candidate):
+                    request_id = candidate
+            elif name in _PROPAGATION_HEADERS:
+                if carrier is None:
+                    carrier = {}
+                carrier[_PROPAGATION_HEADERS[name]] = value.decode("latin-1")
+        if request_id is None:
+            request_id = os.urandom(16).hex()
+        ctx = RequestContext(request_id)
+        ctx_token = bind_request(ctx)
+        method: str = scope["method"]
+
+        span = None  # the server span, recorded as data (spans.Deferred)
+        span_token = None
+        if self.ids is not None:
+            parent = propagate.extract(carrier) if carrier else None
+            remote = trace.get_current_span(parent).get_span_context() if parent is not None else None
+            if remote is None or not remote.is_valid:
+                remote, trace_id = None, self.ids.generate_trace_id()
+            else:
+                trace_id = remote.trace_id
+            span_id = self.ids.generate_span_id()
+            span = Deferred(method, SpanKind.SERVER, remote,
+                            {"http.request.method": method_label(method), "url.path": path}, span_id)
+            ctx.root_span_id, ctx.trace_int, ctx.hash = span_id, trace_id, trace_hash(trace_id)
+            current = NonRecordingSpan(SpanContext(trace_id, span_id, False, _SAMPLED))
+            span_token = otel_context.attach(trace.set_span_in_context(current, parent))
+
+        status = 500
+        started = False
+        rid_header = (b"x-request-id", request_id.encode("latin-1"))
+
+        async def send_wrapper(message: dict) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started = True
+                message["headers"] = [*message.get("headers", ()), rid_header]
+            await send(message)
+
+        HTTP_IN_PROGRESS.inc()
+        error: BaseException | None = None
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            error = exc
+            status = 500
+            errors.report_exception(exc, scope)
+            if started:
+                raise
+            await send_wrapper(
+                {"type": "http.response.start", "status": 500,
+                 "headers": [(b"content-type", b"application/json"),
+                             (b"content-length", str(len(_ERROR_BODY)).encode())]}
+            )
+            await send({"type": "http.response.body", "body": _ERROR_BODY})
+        finally:
+            HTTP_IN_PROGRESS.dec()
+            self._finish(scope, ctx, span, method, status, time.perf_counter() - start, error)
+            if span_token is not None:
+                otel_context.detach(span_token)
+            unbind_request(ctx_token)
+
+    def _finish(
+        self, scope: dict, ctx: RequestContext, span: Any, method: str, status: int,
+        duration: float, error: BaseException | None,
+    ) -> None:
+        resolver = self.resolver
+        if resolver is None:
+            resolver = self.resolver = RouteResolver(scope.get("app"))
+        route = resolver.template(scope)
+        kept = self.policy.decide(ctx, status, duration, error is not None)
+        ctx.kept = kept
+        trace_id = None
+        if span is not None:
+            span.name = method if route == UNMATCHED else f"{method} {route}"
+            span.attributes["http.route"] = route
+            span.attributes["http.response.status_code"] = status
+            span.error = error
+            if kept:
+                span.attributes[KEPT_ATTRIBUTE] = True
+                trace_id = format(ctx.trace_int, "032x")
+        if self.recorder is not None:
+            self.recorder.http(method, route, status, duration, trace_id)
+        held, ctx.logs = ctx.logs, None
+        if kept and held:
+            flush_held(held)  # the request's own lines, before its access line
+        if self.access_log:
+            level = "error" if status >= 500 else "warning" if duration > self.policy.slow_seconds else "info"
+            fields: dict[str, Any] = {
+                "method": method,
+                "route": route,
+                "path": scope["path"],
+                "status_code": status,
+                "duration_ms": round(duration * 1000, 2),
+            }
+            if error is not None:
+                fields["exc_info"] = error
+            getattr(_access_log, level)("request", **fields)
+        if span is not None:
+            span.end = time.time_ns()
+            pipeline = tracing.pipeline()
+            if pipeline is not None:
+                pipeline.complete(ctx, span)

@@ -1,0 +1,138 @@
+"""Request-scoped spans that cost almost nothing unless the request is kept.
+
+Inside a request, the server span and the SQL spans are recorded as plain data (Deferred):
+no SDK Span objects, no attribute validation, no locks. The current span during the
+request is a NonRecordingSpan carrying the real ids, so logs, exemplars, outbound
+traceparent and child spans of other instrumentations (Redis, httpx) see valid ids.
+When the request ends, KeepDecisionSpanProcessor.complete() turns the records into SDK
+ReadableSpans and exports them, with the SDK spans that ended during the request, only
+if the request is kept (TRACE_SAMPLING_MODE=app) or always (=collector).
+
+Spans outside any request (startup, background jobs) go through the SDK as usual:
+exported in collector mode, or in app mode when marked sampling.kept_by_app=true.
+"""
+
+from __future__ import annotations
+
+import traceback
+from time import time_ns
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from .context import RequestContext, current_request
+
+KEPT_ATTRIBUTE = "sampling.kept_by_app"
+SCOPE = InstrumentationScope("app.observability", "1.0.0")
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+
+
+class Deferred:
+    """A span recorded as data: materialized only if its request is exported."""
+
+    __slots__ = ("name", "kind", "parent", "start", "end", "attributes", "error", "span_id")
+
+    def __init__(self, name: str, kind: SpanKind, parent: SpanContext | None, attributes: dict,
+                 span_id: int | None = None) -> None:
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+        self.attributes = attributes
+        self.start = time_ns()
+        self.end: int | None = None
+        self.error: BaseException | None = None
+        self.span_id = span_id
+
+
+def exception_event(exc: BaseException, timestamp: int) -> Event:
+    return Event(
+        "exception",
+        {
+            "exception.type": type(exc).__qualname__,
+            "exception.message": str(exc),
+            "exception.stacktrace": "".join(traceback.format_exception(exc)),
+        },
+        timestamp=timestamp,
+    )
+
+
+def materialize(d: Deferred, trace_id: int, resource: Any, new_span_id: Any) -> ReadableSpan:
+    end = d.end or time_ns()
+    events: tuple = ()
+    status = Status(StatusCode.UNSET)
+    if d.error is not None:
+        events = (exception_event(d.error, end),)
+        status = Status(StatusCode.ERROR, type(d.error).__name__)
+    elif d.attributes.get("http.response.status_code", 0) >= 500:
+        status = Status(StatusCode.ERROR)
+    return ReadableSpan(
+        d.name,
+        context=SpanContext(trace_id, d.span_id or new_span_id(), is_remote=False, trace_flags=_SAMPLED),
+        parent=d.parent if d.parent is not None and d.parent.is_valid else None,
+        resource=resource,
+        attributes=d.attributes,
+        events=events,
+        kind=d.kind,
+        status=status,
+        start_time=d.start,
+        end_time=end,
+        instrumentation_scope=SCOPE,
+    )
+
+
+class KeepDecisionSpanProcessor(SpanProcessor):
+    def __init__(self, delegate: SpanProcessor, *, export_all: bool, max_spans_per_request: int,
+                 resource: Any, new_span_id: Any) -> None:
+        self.delegate = delegate
+        self.export_all = export_all  # collector mode
+        self.max_spans = max_spans_per_request
+        self.resource = resource
+        self.new_span_id = new_span_id
+        self.dropped_spans = 0
+        self.exported_spans = 0
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """SDK spans (Redis, httpx, manual ones, and everything outside requests)."""
+        ctx = current_request()
+        if ctx is not None and ctx.root_span_id is not None:
+            if self.export_all or (ctx.spans is None and ctx.kept):
+                self._emit(span)
+            elif ctx.spans is not None and len(ctx.spans) < self.max_spans:
+                ctx.spans.append(span)
+            else:
+                self.dropped_spans += 1
+            return
+        if self.export_all or (span.attributes and span.attributes.get(KEPT_ATTRIBUTE)):
+            self._emit(span)
+        else:
+            self.dropped_spans += 1
+
+    def complete(self, ctx: RequestContext, root: Deferred) -> None:
+        """Called by the middleware once the keep/drop decision is in ctx.kept."""
+        held, ctx.spans = ctx.spans or [], None
+        deferred, ctx.deferred = ctx.deferred or [], None
+        if not (ctx.kept or self.export_all):
+            self.dropped_spans += len(held) + len(deferred) + 1
+            return
+        trace_id = ctx.trace_int
+        for record in deferred:
+            self._emit(materialize(record, trace_id, self.resource, self.new_span_id))
+        for span in held:
+            self._emit(span)
+        self._emit(materialize(root, trace_id, self.resource, self.new_span_id))
+
+    def _emit(self, span: ReadableSpan) -> None:
+        self.exported_spans += 1
+        self.delegate.on_end(span)
+
+    def shutdown(self) -> None:
+        self.delegate.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.delegate.force_flush(timeout_millis)

@@ -1,0 +1,205 @@
+"""Overhead benchmark: one uvicorn worker per configuration, wrk on loopback, alternating.
+
+For each endpoint (a one-query DB endpoint and a trivial one) and each configuration
+(bare = OBSERVABILITY_ENABLED=false, full = every signal on, single signals, collector
+mode exporting every span), it measures requests/s, p50/p99 latency and the server's CPU
+time per request (utime+stime from /proc/<pid>/stat). Rounds alternate configurations so
+background load hits them alike; the median round is reported with ratios against bare.
+
+    python bench/run.py            (scripts/bench.sh sets up services and calls this)
+Env: BENCH_DURATION (s, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16),
+     BENCH_CONFIGS (comma list), BENCH_SAMPLE_RATE (0.05).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+DURATION = int(os.environ.get("BENCH_DURATION", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+RATE = os.environ.get("BENCH_SAMPLE_RATE", "0.05")
+TICK = os.sysconf("SC_CLK_TCK")
+
+OFF = {"OBSERVABILITY_ENABLED": "false"}
+ALL_ON = {"OBSERVABILITY_ENABLED": "true", "METRICS_ENABLED": "true", "TRACING_ENABLED": "true",
+          "ACCESS_LOG_ENABLED": "true", "LOG_SAMPLING_ENABLED": "true"}
+ONLY = {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false", "ACCESS_LOG_ENABLED": "false"}
+CONFIGS: dict[str, dict[str, str]] = {
+    "bare": OFF,
+    "full": {**ALL_ON, "TRACE_SAMPLING_MODE": "app"},
+    "full-collector": {**ALL_ON, "TRACE_SAMPLING_MODE": "collector"},
+    "metrics-only": {**ALL_ON, **ONLY, "METRICS_ENABLED": "true"},
+    "tracing-only": {**ALL_ON, **ONLY, "TRACING_ENABLED": "true"},
+    "accesslog-only": {**ALL_ON, **ONLY, "ACCESS_LOG_ENABLED": "true"},
+}
+ENDPOINTS = {"db": "/api/v1/users/{user_id}", "trivial": "/internal/ping"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    def dur(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = dur(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = dur(re.search(r"\s99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "requests": total, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def start_server(name: str, env_extra: dict[str, str], otlp_port: int, logdir: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "TRACE_SAMPLE_RATE": RATE,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_port}",
+        "LOG_FILE": f"{logdir}/{name}.log",
+        "SENTRY_DSN": "",
+        "PORT": str(port),
+        **env_extra,
+    }
+    proc = subprocess.Popen(
+        [PY, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_http(f"http://127.0.0.1:{port}/health/live")
+    return proc, port
+
+
+def measure(port: int, pid: int, path: str, duration: float) -> dict[str, float]:
+    url = f"http://127.0.0.1:{port}{path}"
+    subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", "-d1s", url], capture_output=True)  # warm-up
+    before = cpu_seconds(pid)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{int(duration)}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    result = parse_wrk(out)
+    result["cpu_us"] = (cpu_seconds(pid) - before) / max(result["requests"], 1) * 1e6
+    return result
+
+
+def ensure_user(port: int) -> int:
+    import json
+
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/users?limit=1", headers={"Accept": "application/json"}
+    )
+    with urllib.request.urlopen(req) as r:
+        items = json.load(r)["items"]
+    if items:
+        return items[0]["id"]
+    body = json.dumps({"email": "bench@example.com", "full_name": "Bench"}).encode()
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/users", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)["id"]
+
+
+def main() -> None:
+    names = [n for n in os.environ.get("BENCH_CONFIGS", ",".join(CONFIGS)).split(",") if n]
+    logdir = tempfile.mkdtemp(prefix="bench-logs-")
+    otlp_port = free_port()
+    sink_count = f"{logdir}/spans.count"
+    sink = subprocess.Popen([PY, str(ROOT / "bench" / "otlp_sink.py"), str(otlp_port), sink_count])
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    try:
+        for name in names:
+            servers[name] = start_server(name, CONFIGS[name], otlp_port, logdir)
+        user_id = ensure_user(servers[names[0]][1])
+        results: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for rnd in range(ROUNDS):
+            for endpoint, path in ENDPOINTS.items():
+                order = names if rnd % 2 == 0 else list(reversed(names))
+                for name in order:
+                    proc, port = servers[name]
+                    r = measure(port, proc.pid, path.format(user_id=user_id), DURATION)
+                    results.setdefault((endpoint, name), []).append(r)
+                    print(f"round {rnd + 1} {endpoint:<7} {name:<15} {r['rps']:8.0f} rps "
+                          f"p50 {r['p50']:6.2f} ms p99 {r['p99']:6.2f} ms cpu {r['cpu_us']:6.0f} us/req",
+                          flush=True)
+    finally:
+        for proc, _ in servers.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc, _ in servers.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        sink.send_signal(signal.SIGTERM)
+        sink.wait(timeout=10)
+    report(results, names, load_before, time.monotonic() - started, sink_count)
+
+
+def report(results, names, load_before, elapsed, sink_count) -> None:
+    print()
+    print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION:g}s, {ROUNDS} alternating rounds, median round; "
+          f"TRACE_SAMPLE_RATE={RATE}; 1 uvicorn worker; {os.cpu_count()} CPUs")
+    print(f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; took {elapsed:.0f}s")
+    header = f"{'endpoint':<8} {'config':<15} {'rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu us/req':>10} " \
+             f"{'rps/bare':>8} {'+cpu us':>8}"
+    print(header)
+    print("-" * len(header))
+    for endpoint in ENDPOINTS:
+        bare = results.get((endpoint, "bare"))
+        bare_rps = statistics.median(r["rps"] for r in bare) if bare else None
+        bare_cpu = statistics.median(r["cpu_us"] for r in bare) if bare else None
+        for name in names:
+            rs = results[(endpoint, name)]
+            rps = statistics.median(r["rps"] for r in rs)
+            cpu = statistics.median(r["cpu_us"] for r in rs)
+            ratio = f"{rps / bare_rps:8.2f}" if bare_rps else "       -"
+            extra = f"{cpu - bare_cpu:+8.0f}" if bare_cpu else "       -"
+            errors = sum(r["errors"] for r in rs)
+            print(f"{endpoint:<8} {name:<15} {rps:8.0f} {statistics.median(r['p50'] for r in rs):7.2f} "
+                  f"{statistics.median(r['p99'] for r in rs):7.2f} {cpu:10.0f} {ratio} {extra}"
+                  + (f"  ({errors} non-2xx!)" if errors else ""))
+    try:
+        print(f"spans received by the OTLP sink: {Path(sink_count).read_text()}")
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Overhead benchmark (not a test): instrumentation on vs OBSERVABILITY_ENABLED=false and
+# per-signal switches, one uvicorn worker, wrk on loopback; then the cost of one log event.
+#
+#   scripts/bench.sh                       # about 3-4 minutes with the defaults
+#   BENCH_DURATION=10 BENCH_ROUNDS=5 scripts/bench.sh
+#   BENCH_CONFIGS=bare,full scripts/bench.sh
+#
+# Uses the native Postgres/Redis (scripts/dev-services.sh) and the `app` database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install wrk)" >&2; exit 1; }
+if command -v uv >/dev/null 2>&1; then UV_PYTHON_DOWNLOADS=never uv sync --frozen --python 3.11 --quiet; fi
+scripts/dev-services.sh start >/dev/null
+export DATABASE_URL="${DATABASE_URL:-postgresql+asyncpg://app:app@127.0.0.1:5432/app}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+.venv/bin/python -m alembic upgrade head >/dev/null 2>&1
+.venv/bin/python bench/run.py
+echo
+echo "cost of one log event (in-process, real processor chain):"
+.venv/bin/python bench/log_cost.py

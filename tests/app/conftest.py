@@ -1,0 +1,61 @@
+"""Fixtures: real Postgres and Redis, migrated schema, an app factory with in-memory spans."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from helpers import DATABASE_URL, REDIS_URL, alembic, base_settings, running_app
+from infra import missing, port_open
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url.replace("+asyncpg", ""))
+    return port_open(parsed.port or default_port, parsed.hostname or "127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    if not _reachable(DATABASE_URL, 5432):
+        missing(f"Postgres not reachable at {DATABASE_URL} (run scripts/test-app.sh)")
+    if not _reachable(REDIS_URL, 6379):
+        missing(f"Redis not reachable at {REDIS_URL} (run scripts/test-app.sh)")
+    return {"database_url": DATABASE_URL, "redis_url": REDIS_URL}
+
+
+@pytest.fixture(scope="session")
+def migrated(services: dict[str, str]) -> dict[str, str]:
+    result = alembic(services["database_url"], "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    return services
+
+
+@pytest.fixture
+async def clean(migrated: dict[str, str]) -> AsyncIterator[None]:
+    from redis.asyncio import Redis
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(migrated["database_url"])
+    async with engine.begin() as conn:
+        await conn.execute(text("TRUNCATE items, users RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    redis = Redis.from_url(migrated["redis_url"])
+    await redis.flushdb()
+    await redis.aclose()
+    yield
+
+
+@pytest.fixture
+async def app_factory(clean: None, tmp_path: Path):
+    """`async with app_factory(**settings) as r:` -> Running (client, spans, logs)."""
+
+    def factory(extend=None, **overrides: Any):
+        return running_app(base_settings(tmp_path, **overrides), extend=extend)
+
+    return factory
+
+

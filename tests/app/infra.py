@@ -1,0 +1,171 @@
+"""Real Postgres / Redis for the tests: shared instances and dedicated, killable ones.
+
+Shared: TEST_DATABASE_URL / TEST_REDIS_URL (scripts/test-app.sh sets them; defaults are
+the native dev services). Dedicated instances (for outage tests) come from local
+binaries when present, else from Docker; they are really stopped and started again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+POSTGRES_IMAGE = os.environ.get("TEST_POSTGRES_IMAGE", "postgres:15.14-bookworm")
+REDIS_IMAGE = os.environ.get("TEST_REDIS_IMAGE", "redis:7.0.15-bookworm")
+
+
+def missing(reason: str) -> None:
+    """No real dependency: fail under CI (a skip must never count as a pass), else skip."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"required service missing under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def _docker_ok() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+class DedicatedRedis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.container: str | None = None
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        if shutil.which("redis-server"):
+            self.proc = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                 "--appendonly", "no"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        elif _docker_ok():
+            if self.container is None:
+                self.container = subprocess.check_output(
+                    ["docker", "run", "-d", "-p", f"127.0.0.1:{self.port}:6379", REDIS_IMAGE], text=True
+                ).strip()
+            else:
+                subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
+        else:
+            missing("no redis-server binary and no Docker engine for a dedicated Redis")
+        assert wait_until(lambda: port_open(self.port), 15), "dedicated redis did not start"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        elif self.container:
+            subprocess.run(["docker", "stop", "-t", "0", self.container], capture_output=True)
+        assert wait_until(lambda: not port_open(self.port), 10)
+
+    def remove(self) -> None:
+        self.stop()
+        if self.container:
+            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+
+
+class DedicatedPostgres:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir: str | None = None
+        self.container: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://app:app@127.0.0.1:{self.port}/app"
+
+    def _as_pg(self, *cmd: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else list(cmd)
+
+    def start(self) -> None:
+        if (PG_BIN / "postgres").exists():
+            if self.dir is None:
+                self.dir = tempfile.mkdtemp(prefix="obs-test-pg-", dir="/var/tmp")
+                if os.geteuid() == 0:
+                    shutil.chown(self.dir, "postgres", "postgres")
+                subprocess.run(
+                    self._as_pg(str(PG_BIN / "initdb"), "-D", f"{self.dir}/data", "-U", "app",
+                                "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"),
+                    check=True, capture_output=True,
+                )
+            subprocess.run(
+                self._as_pg(str(PG_BIN / "pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/log",
+                            "-w", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off",
+                            "start"),
+                check=True, capture_output=True,
+            )
+            created = subprocess.run(
+                [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "-d", "postgres",
+                 "-tAc", "SELECT 1 FROM pg_database WHERE datname='app'"], capture_output=True, text=True,
+            ).stdout.strip()
+            if created != "1":
+                subprocess.run(
+                    [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "app"],
+                    check=True,
+                )
+        elif _docker_ok():
+            if self.container is None:
+                self.container = subprocess.check_output(
+                    ["docker", "run", "-d", "-e", "POSTGRES_USER=app", "-e", "POSTGRES_PASSWORD=app",
+                     "-e", "POSTGRES_DB=app", "-p", f"127.0.0.1:{self.port}:5432", POSTGRES_IMAGE], text=True,
+                ).strip()
+            else:
+                subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
+            assert wait_until(lambda: subprocess.run(
+                ["docker", "exec", self.container, "pg_isready", "-U", "app", "-h", "127.0.0.1"],
+                capture_output=True).returncode == 0, 60)
+        else:
+            missing("no postgres binaries and no Docker engine for a dedicated Postgres")
+        assert wait_until(lambda: port_open(self.port), 30), "dedicated postgres did not start"
+
+    def stop(self) -> None:
+        if self.dir is not None:
+            subprocess.run(
+                self._as_pg(str(PG_BIN / "pg_ctl"), "-D", f"{self.dir}/data", "-m", "immediate", "-w", "stop"),
+                capture_output=True,
+            )
+        elif self.container:
+            subprocess.run(["docker", "stop", "-t", "0", self.container], capture_output=True)
+        assert wait_until(lambda: not port_open(self.port), 10)
+
+    def remove(self) -> None:
+        self.stop()
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if self.container:
+            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)

@@ -1,0 +1,61 @@
+"""The real server process: uvicorn + migrations, JSON on stdout for every line
+(uvicorn's own included), no duplicate access log, LOG_FILE written, clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+from helpers import DATABASE_URL, REDIS_URL, ROOT, alembic
+from infra import free_port, wait_until
+
+
+def test_uvicorn_process_logs_json_and_shuts_down(migrated, tmp_path):
+    assert alembic(DATABASE_URL, "upgrade", "head").returncode == 0
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "production", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
+        "LOG_FILE": str(tmp_path / "logs" / "app.log"), "LOG_SAMPLE_INFO": "1",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",  # dead collector on purpose
+        "TRACE_SAMPLE_RATE": "1", "PORT": str(port), "SENTRY_DSN": "",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        def up() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=0.5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        assert wait_until(up, 30), "server did not start"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert client.get("/internal/ping", headers={"X-Request-ID": "e2e-1"}).status_code == 200
+            assert client.get("/api/v1/users").status_code == 200
+            assert client.get("/nope").status_code == 404
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        out, _ = proc.communicate(timeout=20)
+    assert time.monotonic() - started < 10, "shutdown with a dead collector must be bounded"
+    assert proc.returncode in (0, -signal.SIGTERM), out  # uvicorn re-raises the signal after a clean exit
+    lines = [line for line in out.splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # every stdout line is JSON
+    loggers = {p["logger"] for p in parsed}
+    assert "uvicorn.error" in loggers and "app.access" in loggers
+    access = [p for p in parsed if p["logger"] == "app.access"]
+    # one line per request (order may differ: a request ends after its DB session is returned)
+    assert sorted(a["path"] for a in access) == ["/api/v1/users", "/internal/ping", "/nope"], out
+    ping = [a for a in access if a["path"] == "/internal/ping"][0]
+    assert ping["request_id"] == "e2e-1" and len(ping["trace_id"]) == 32
+    assert "uvicorn.access" not in loggers, "no second access line per request"
+    file_lines = (tmp_path / "logs" / "app.log").read_text().splitlines()
+    assert sum(1 for line in file_lines if json.loads(line)["logger"] == "app.access") == 3
