@@ -64,7 +64,8 @@ def pagerduty_block(mount: str) -> list[str]:
         "pagerduty_configs:",
         f"  - routing_key_file: {q(mount + '/pagerduty_routing_key')}",
         "    send_resolved: true",
-        "    severity: '{{ if .CommonLabels.severity }}{{ .CommonLabels.severity }}{{ else }}critical{{ end }}'",
+        "    severity: '{{ if .CommonLabels.severity }}{{ .CommonLabels.severity }}"
+        "{{ else }}critical{{ end }}'",
         "    description: '{{ template \"fastapi.pagerduty.description\" . }}'",
     ]
 

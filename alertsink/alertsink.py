@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,11 +32,11 @@ _notifications: deque[dict] = deque(maxlen=MAX_NOTIFICATIONS)
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _log(event: str, level: str = "info", **fields) -> None:
-    line = {"timestamp": _iso(datetime.now(timezone.utc).timestamp()), "level": level,
+    line = {"timestamp": _iso(datetime.now(UTC).timestamp()), "level": level,
             "event": event, "logger": "alertsink", "service": "alert-sink", **fields}
     text = json.dumps(line, separators=(",", ":")) + "\n"
     with _log_lock:  # one write per line: handler threads must not interleave lines
@@ -49,7 +49,7 @@ def store(payload: dict) -> dict:
     alerts = payload.get("alerts")
     if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
         raise ValueError("payload has no 'alerts' list")
-    now = datetime.now(timezone.utc).timestamp()
+    now = datetime.now(UTC).timestamp()
     record = {
         "received_at": now,
         "received_at_iso": _iso(now),

@@ -97,7 +97,8 @@ def start_server(name: str, env_extra: dict[str, str], otlp_port: int, logdir: s
         **env_extra,
     }
     proc = subprocess.Popen(
-        [PY, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        [PY, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--no-access-log"],  # as in compose: the app writes its own access log (or none when off)
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     wait_http(f"http://127.0.0.1:{port}/health/live")

@@ -16,7 +16,6 @@ import uuid
 from collections import deque
 
 from locust import HttpUser, constant_pacing, task
-
 from shape import StagedShape  # noqa: F401 - Locust picks up the shape class from this module
 
 API = "/api/v1"

@@ -9,9 +9,10 @@
 # Prints "N passed, M failed"; exits 1 on any failure. A missing tool is reported as skipped;
 # with CI=true it is a failure.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 passed=0 failed=0 skipped=0
+indent() { sed 's/^/      /'; }
 ok()   { passed=$((passed + 1)); echo "ok    $*"; }
 bad()  { failed=$((failed + 1)); echo "FAIL  $*"; }
 skip() {
@@ -23,7 +24,7 @@ skip() {
 check() {
   local name=$1; shift
   local out
-  if out=$("$@" 2>&1); then ok "$name"; else bad "$name"; echo "$out" | sed 's/^/      /'; fi
+  if out=$("$@" 2>&1); then ok "$name"; else bad "$name"; echo "$out" | indent; fi
 }
 
 tool() {  # tools/which.sh NAME, else the pinned cache, else PATH
@@ -82,9 +83,12 @@ if AMTOOL=$(tool amtool); then
         SMTP_USERNAME=am SLACK_CHANNEL='#alerts' AMTOOL="$AMTOOL" \
     python3 alertmanager/render_config.py --output "$tmp/alertmanager.yml" \
         --secrets-dir "$tmp/secrets" --secrets-mount "$tmp/secrets" --check
-  check "render_config.py with no secrets adds nothing" \
-    bash -c 'python3 alertmanager/render_config.py --output "$1/plain.yml" --secrets-dir "$1/none" |
-             grep -q "none (sink only)" && ! grep -qE "slack_configs|pagerduty_configs|email_configs" "$1/plain.yml"' _ "$tmp"
+  plain_config_unchanged() {
+    python3 alertmanager/render_config.py --output "$tmp/plain.yml" --secrets-dir "$tmp/none" |
+      grep -q "none (sink only)" &&
+      ! grep -qE "slack_configs|pagerduty_configs|email_configs" "$tmp/plain.yml"
+  }
+  check "render_config.py with no secrets adds nothing" plain_config_unchanged
 
   while IFS='|' read -r expected labels; do
     expected=$(echo "$expected" | tr -d ' '); [ -z "$expected" ] && continue
@@ -103,7 +107,7 @@ pytest_check() {  # name, paths...: a skipped test is reported as skipped, never
   if out=$("$PY" -m pytest -q -rs -p no:cacheprovider "$@" 2>&1); then
     if grep -q "skipped" <<<"$out"; then skip "$name: $(grep -m1 '^SKIPPED' <<<"$out")"
     else ok "$name: $(tail -1 <<<"$out")"; fi
-  else bad "$name"; echo "$out" | sed 's/^/      /'; fi
+  else bad "$name"; echo "$out" | indent; fi
 }
 if "$PY" -c 'import pytest' 2>/dev/null; then
   pytest_check "pytest alertmanager/tests (real Alertmanager + alert sink)" alertmanager/tests

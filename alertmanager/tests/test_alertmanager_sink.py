@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from amtest_support import REPO, Proc, find_tool, free_port, http, start_sink, wait_for
 
 CONFIG = REPO / "alertmanager" / "alertmanager.yml"
 
 
 def _now(delta: float = 0) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=delta)).isoformat()
+    return (datetime.now(UTC) + timedelta(seconds=delta)).isoformat()
 
 
 @pytest.fixture(scope="module")

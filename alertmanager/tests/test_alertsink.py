@@ -1,11 +1,10 @@
 """alertsink/alertsink.py as a real process over HTTP: API, validation, bounded memory."""
 from __future__ import annotations
 
-from http.client import HTTPConnection
 import json
+from http.client import HTTPConnection
 
 import pytest
-
 from amtest_support import http, start_sink
 
 

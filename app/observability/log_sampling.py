@@ -29,6 +29,7 @@ from opentelemetry import trace
 from .context import HASH_BITS, current_request, threshold
 
 ACCESS_LOGGER = "app.access"
+PRESAMPLED = "_presampled"  # event key: the caller already asked pre_sample()
 _ALWAYS = frozenset({"error", "critical", "exception", "fatal"})
 _ALL = 1 << HASH_BITS
 
@@ -97,6 +98,14 @@ class LogSampler:
                 self._count += 1
         return True, False
 
+    def pre_sample(self, level: str, logger: str, message: str = "") -> bool:
+        """Decide before building an event (the access log does this on every request);
+        pass PRESAMPLED=True with the event so the processor does not decide twice."""
+        emit, _ = self.decide(level, logger, message)
+        if not emit:
+            self.dropped += 1
+        return emit
+
     def _hold(self, entry: Any) -> None:
         ctx = current_request()
         if ctx is not None and ctx.logs is not None and len(ctx.logs) < self.buffer_per_request:
@@ -104,6 +113,8 @@ class LogSampler:
 
     # -- structlog processor --------------------------------------------------------------
     def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        if event_dict.pop(PRESAMPLED, False):
+            return event_dict
         emit, hold = self.decide(
             event_dict.get("level", method_name),
             event_dict.get("logger", ""),

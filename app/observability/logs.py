@@ -96,21 +96,55 @@ def _formatter(s: ObservabilitySettings, json: bool) -> logging.Formatter:
     )
 
 
+class LineHandler(logging.Handler):
+    """Formats each record once and writes the line to a size-rotated file and, when the
+    formats match, to stdout too (a StreamHandler + RotatingFileHandler pair formats it
+    three times: RotatingFileHandler.shouldRollover formats once more to measure it)."""
+
+    def __init__(self, formatter: logging.Formatter, file: logging.handlers.RotatingFileHandler,
+                 echo: Any | None) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self.file = file
+        self.echo = echo
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+            file = self.file
+            if file.stream is None:
+                file.stream = file._open()
+            if file.maxBytes and file.stream.tell() + len(line) >= file.maxBytes:
+                file.doRollover()
+            file.stream.write(line)
+            file.stream.flush()
+            if self.echo is not None:
+                self.echo.write(line)
+                self.echo.flush()
+        except Exception:  # noqa: BLE001 - logging must never raise into the app
+            self.handleError(record)
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
 def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
     """Configure structlog + stdlib logging once per process. Returns the sampler."""
     sampler = build_sampler(s)
     SAMPLER.sampler = sampler
 
-    stdout = logging.StreamHandler(sys.stdout)
-    stdout.setFormatter(_formatter(s, s.json_logs))
-    handlers: list[logging.Handler] = [stdout]
+    handlers: list[logging.Handler] = []
     if s.LOG_FILE:  # always JSON lines: this file is for the log shipper
         os.makedirs(os.path.dirname(s.LOG_FILE) or ".", exist_ok=True)
         file = logging.handlers.RotatingFileHandler(
             s.LOG_FILE, maxBytes=s.LOG_FILE_MAX_BYTES, backupCount=s.LOG_FILE_BACKUP_COUNT
         )
-        file.setFormatter(_formatter(s, True))
-        handlers.append(file)
+        handlers.append(LineHandler(_formatter(s, True), file, echo=sys.stdout if s.json_logs else None))
+    if not handlers or not s.json_logs:
+        stdout = logging.StreamHandler(sys.stdout)
+        stdout.setFormatter(_formatter(s, s.json_logs))
+        handlers.append(stdout)
     root = logging.getLogger()
     for old in list(root.handlers):  # this kit owns the root logger's output
         root.removeHandler(old)
@@ -125,10 +159,13 @@ def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
 
     for name in _ADOPTED:
         adopted = logging.getLogger(name)
+        if name == "uvicorn.access" and not adopted.handlers and not adopted.propagate:
+            continue  # uvicorn --no-access-log: keep it off
         adopted.handlers.clear()
         adopted.propagate = True
     # our middleware writes the access log; uvicorn's would be a second line per request
-    logging.getLogger("uvicorn.access").disabled = s.access_log_on
+    if s.access_log_on:
+        logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger(ACCESS_LOGGER).disabled = False
 
     structlog.configure(

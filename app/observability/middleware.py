@@ -9,7 +9,7 @@ instrumentation suppressed so their Redis/SQL calls create no spans either.
 
 from __future__ import annotations
 
-import os
+import random
 import re
 import time
 from typing import Any
@@ -23,7 +23,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFl
 from . import errors, tracing
 from .context import KeepPolicy, RequestContext, bind_request, trace_hash, unbind_request
 from .limiter import UNMATCHED, method_label
-from .log_sampling import ACCESS_LOGGER, flush_held
+from .log_sampling import ACCESS_LOGGER, PRESAMPLED, flush_held
+from .logs import SAMPLER
 from .metrics import HTTP_IN_PROGRESS, MetricsRecorder
 from .routes import RouteResolver
 from .spans import KEPT_ATTRIBUTE, Deferred
@@ -32,7 +33,6 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _PROPAGATION_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate", b"baggage": "baggage"}
 _ERROR_BODY = b'{"detail":"Internal Server Error"}'
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_access_log = structlog.get_logger(ACCESS_LOGGER)
 
 
 class ObservabilityMiddleware:
@@ -53,6 +53,7 @@ class ObservabilityMiddleware:
         self.access_log = access_log
         self.exclude_prefixes = exclude_prefixes
         self.resolver: RouteResolver | None = None
+        self.log = structlog.get_logger(ACCESS_LOGGER).bind()  # resolved once, not per request
         self._suppressed = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -83,7 +84,7 @@ class ObservabilityMiddleware:
                     carrier = {}
                 carrier[_PROPAGATION_HEADERS[name]] = value.decode("latin-1")
         if request_id is None:
-            request_id = os.urandom(16).hex()
+            request_id = "%032x" % random.getrandbits(128)  # unique, not secret: no syscall
         ctx = RequestContext(request_id)
         ctx_token = bind_request(ctx)
         method: str = scope["method"]
@@ -165,6 +166,9 @@ class ObservabilityMiddleware:
             flush_held(held)  # the request's own lines, before its access line
         if self.access_log:
             level = "error" if status >= 500 else "warning" if duration > self.policy.slow_seconds else "info"
+            sampler = SAMPLER.sampler
+            if sampler is not None and not sampler.pre_sample(level, ACCESS_LOGGER):
+                return self._end_span(ctx, span)  # dropped before building anything
             fields: dict[str, Any] = {
                 "method": method,
                 "route": route,
@@ -174,7 +178,13 @@ class ObservabilityMiddleware:
             }
             if error is not None:
                 fields["exc_info"] = error
-            getattr(_access_log, level)("request", **fields)
+            if sampler is not None:
+                fields[PRESAMPLED] = True
+            getattr(self.log, level)("request", **fields)
+        self._end_span(ctx, span)
+
+    @staticmethod
+    def _end_span(ctx: RequestContext, span: Deferred | None) -> None:
         if span is not None:
             span.end = time.time_ns()
             pipeline = tracing.pipeline()

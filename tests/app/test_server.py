@@ -15,18 +15,18 @@ from helpers import DATABASE_URL, REDIS_URL, ROOT, alembic
 from infra import free_port, wait_until
 
 
-def test_uvicorn_process_logs_json_and_shuts_down(migrated, tmp_path):
-    assert alembic(DATABASE_URL, "upgrade", "head").returncode == 0
+def _run_server(tmp_path, extra_env: dict[str, str]) -> tuple[int, str]:
     port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "production", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
         "LOG_FILE": str(tmp_path / "logs" / "app.log"), "LOG_SAMPLE_INFO": "1",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",  # dead collector on purpose
-        "TRACE_SAMPLE_RATE": "1", "PORT": str(port), "SENTRY_DSN": "",
+        "TRACE_SAMPLE_RATE": "1", "PORT": str(port), "SENTRY_DSN": "", **extra_env,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -46,7 +46,21 @@ def test_uvicorn_process_logs_json_and_shuts_down(migrated, tmp_path):
         started = time.monotonic()
         out, _ = proc.communicate(timeout=20)
     assert time.monotonic() - started < 10, "shutdown with a dead collector must be bounded"
-    assert proc.returncode in (0, -signal.SIGTERM), out  # uvicorn re-raises the signal after a clean exit
+    return proc.returncode, out
+
+
+def test_observability_off_and_no_access_log_means_no_access_lines(migrated, tmp_path):
+    code, out = _run_server(tmp_path, {"OBSERVABILITY_ENABLED": "false"})
+    assert code in (0, -signal.SIGTERM), out
+    loggers = {json.loads(line)["logger"] for line in out.splitlines() if line.strip()}
+    assert "uvicorn.error" in loggers
+    assert not loggers & {"uvicorn.access", "app.access"}, "uvicorn --no-access-log must stay in force"
+
+
+def test_uvicorn_process_logs_json_and_shuts_down(migrated, tmp_path):
+    assert alembic(DATABASE_URL, "upgrade", "head").returncode == 0
+    code, out = _run_server(tmp_path, {})
+    assert code in (0, -signal.SIGTERM), out  # uvicorn re-raises the signal after a clean exit
     lines = [line for line in out.splitlines() if line.strip()]
     parsed = [json.loads(line) for line in lines]  # every stdout line is JSON
     loggers = {p["logger"] for p in parsed}

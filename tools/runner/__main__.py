@@ -94,6 +94,7 @@ def up(profiles: list[str], timeout: float) -> int:
     t0 = time.monotonic()
     if (STATE / "state.json").exists():
         down()
+    shutil.rmtree(STATE / "logs", ignore_errors=True)  # logs of the previous run go with it
     (STATE / "logs").mkdir(parents=True, exist_ok=True)
     cfg = compose_config(profiles)
     services = {n: dict(s, name=n) for n, s in cfg["services"].items()}
@@ -186,18 +187,23 @@ def start_forwarder(services: dict, state: dict) -> None:
     save_state(state)
 
 
-def kill(pid: int | None, grace: float = 10) -> None:
-    if not pid or not alive(pid):
-        return
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def kill(pids: list[int | None], grace: float = 10) -> None:
+    """SIGTERM every process group at once, SIGKILL what is left after the grace period."""
+    pids = [p for p in pids if p and alive(p)]
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     end = time.monotonic() + grace
-    while time.monotonic() < end and alive(pid):
+    while time.monotonic() < end and any(alive(p) for p in pids):
         time.sleep(0.1)
-    if alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+    for pid in pids:
+        if alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def stop(name: str) -> int:
@@ -206,16 +212,15 @@ def stop(name: str) -> int:
     if not st:
         print(f"unknown or skipped service {name}", file=sys.stderr)
         return 1
-    kill(st.get("pid"))
+    kill([st.get("pid")])
     log(f"stopped {name}")
     return 0
 
 
 def down() -> int:
     state = load_state()
-    kill(state.get("forwarder"), 2)
-    for n, st in state["services"].items():
-        kill(st.get("pid"))
+    kill([state.get("forwarder")], 2)
+    kill([st.get("pid") for st in state["services"].values()])
     for n, st in state["services"].items():
         netns.delete_namespace(n, st["index"])
     netns.delete_bridge()
