@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -98,3 +99,17 @@ async def test_disabled_observability_writes_no_access_log(app_factory):
         resp = await r.client.get("/work")
         assert resp.status_code == 200 and "x-request-id" not in resp.headers
         assert not _access(r.logs(), "/work") and r.spans() == []
+
+
+async def test_log_file_rotates_and_stays_json_lines(app_factory, tmp_path):
+    async with app_factory(LOG_FILE_MAX_BYTES=4096, LOG_FILE_BACKUP_COUNT=2, extend=_work_routes) as r:
+        for i in range(40):
+            await r.client.get("/work", headers={"X-Request-ID": f"rot-{i}"})
+    files = sorted(tmp_path.glob("app.log*"))
+    assert [f.name for f in files] == ["app.log", "app.log.1", "app.log.2"]
+    for f in files:
+        assert f.stat().st_size <= 4096
+        for line in f.read_text().splitlines():
+            json.loads(line)
+    newest = [json.loads(x) for x in files[0].read_text().splitlines()]
+    assert any(e.get("request_id") == "rot-39" for e in newest)

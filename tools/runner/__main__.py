@@ -1,7 +1,7 @@
 """Native compose runner: runs the real compose files with native programs.
 
     python -m tools.runner up [--profile NAME]... [--timeout S]   # like `up -d --wait`
-    python -m tools.runner ps | logs [SERVICE] | stop SERVICE | down
+    python -m tools.runner ps | logs [SERVICE] | stop SERVICE | start SERVICE | down
 
 Each service gets its own network namespace on a private bridge (compose names resolve
 through per-namespace hosts files) and its own mount namespace (the repo's config files
@@ -217,6 +217,27 @@ def stop(name: str) -> int:
     return 0
 
 
+def start_again(name: str, timeout: float) -> int:
+    """Starts a stopped service again in its namespace (as `docker compose start SERVICE`)."""
+    state = load_state()
+    st = state["services"].get(name)
+    if not st:
+        print(f"unknown or skipped service {name}", file=sys.stderr)
+        return 1
+    if st.get("pid") and alive(st["pid"]):
+        log(f"{name} is already running")
+        return 0
+    svc = dict(compose_config(state.get("profiles", []))["services"][name], name=name)
+    prog = program_for(svc.get("image"), "build" in svc)
+    proc = launch.start(svc, prog, STATE, state["created"])
+    st["pid"] = proc.pid
+    save_state(state)
+    cond = "service_healthy" if svc.get("healthcheck") else "service_started"
+    ok = wait_for(name, cond, {name: svc}, {name: prog}, {name: proc}, time.monotonic() + timeout)
+    log(f"started {name} again (pid {proc.pid}): {'healthy' if ok else 'NOT healthy'}")
+    return 0 if ok else 1
+
+
 def down() -> int:
     state = load_state()
     kill([state.get("forwarder")], 2)
@@ -263,6 +284,9 @@ def main() -> int:
     lg.add_argument("service", nargs="?")
     st = sub.add_parser("stop")
     st.add_argument("service")
+    sa = sub.add_parser("start")
+    sa.add_argument("service")
+    sa.add_argument("--timeout", type=float, default=60)
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("the native runner needs root (network and mount namespaces)")
@@ -272,6 +296,8 @@ def main() -> int:
         return logs(a.service)
     if a.cmd == "stop":
         return stop(a.service)
+    if a.cmd == "start":
+        return start_again(a.service, a.timeout)
     return down() if a.cmd == "down" else ps()
 
 

@@ -1,0 +1,69 @@
+"""A real dependency outage: Postgres is stopped, then started again.
+
+The app must answer fast 503s (never hang) while Postgres is gone and recover by itself;
+the exporter's pg_up drops, PostgresDown fires and reaches the alert sink through
+Alertmanager, and its resolved notification arrives after Postgres is back.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from e2e import lib
+
+
+def runner(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "tools.runner", *args], cwd=lib.REPO, check=True, timeout=120)
+
+
+def sink(alertname: str, status: str, since: float) -> list[dict]:
+    got = lib.get_json(f"{lib.SINK}/alerts", alertname=alertname, status=status)
+    return [n for n in got if n["received_at"] >= since]
+
+
+@pytest.fixture(scope="module")
+def outage():
+    status, body, _ = lib.http("POST", f"{lib.APP}/api/v1/items", {"name": "outage", "price": 2})
+    assert status == 201, body
+    t0 = time.time()
+    runner("stop", "postgres")
+    try:
+        yield t0
+    finally:
+        runner("start", "postgres", "--timeout", "90")
+
+
+def test_app_answers_fast_503s_while_postgres_is_down(outage):
+    for _ in range(5):
+        started = time.monotonic()
+        status, body, _ = lib.http("GET", f"{lib.APP}/api/v1/items?limit=1", timeout=5)
+        elapsed = time.monotonic() - started
+        assert status == 503, body
+        assert elapsed < 1.0, f"503 took {elapsed:.2f}s"
+    status, body, _ = lib.http("GET", f"{lib.APP}/health/ready")
+    assert status == 503 and b'"postgres"' in body
+    assert lib.http("GET", f"{lib.APP}/health/live")[0] == 200
+
+
+def test_postgres_down_alert_reaches_the_sink(outage):
+    def firing():
+        lib.http("GET", f"{lib.APP}/api/v1/items?limit=1")
+        return sink("PostgresDown", "firing", outage)
+
+    got = lib.wait_until("PostgresDown firing in the alert sink", firing, timeout=240, every=5)
+    print(f"\nPostgresDown reached the sink {got[0]['received_at'] - outage:.0f}s after Postgres stopped")
+
+
+def test_app_recovers_and_the_alert_resolves(outage):
+    restarted = time.time()
+    runner("start", "postgres", "--timeout", "90")
+    lib.wait_until("app ready again", lambda: lib.http("GET", f"{lib.APP}/health/ready")[0] == 200,
+                   timeout=60)
+    assert lib.http("GET", f"{lib.APP}/api/v1/items?limit=1")[0] == 200
+    got = lib.wait_until("PostgresDown resolved in the alert sink",
+                         lambda: sink("PostgresDown", "resolved", restarted), timeout=300, every=5)
+    print(f"\nPostgresDown resolved notification {got[0]['received_at'] - restarted:.0f}s after restart")
