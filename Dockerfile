@@ -19,9 +19,10 @@ RUN groupadd --system --gid 10001 app \
  && mkdir -p /var/log/app && chown app:app /var/log/app
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY --chown=app:app app ./app
-COPY --chown=app:app migrations ./migrations
-COPY --chown=app:app alembic.ini ./
+# code stays root-owned: the runtime user can read it, not change it
+COPY app ./app
+COPY migrations ./migrations
+COPY alembic.ini ./
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     APP_ENV=production PORT=8000
 USER app

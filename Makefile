@@ -76,14 +76,14 @@ endif
 .PHONY: venv run
 venv: .venv/.synced ## create the project venv (uv, locked)
 .venv/.synced: pyproject.toml uv.lock
-	@command -v uv >/dev/null || python3 -m pip install -q "uv==0.9.*"
-	uv sync --frozen --all-groups
+	@command -v uv >/dev/null || python3 -m pip install -q uv
+	UV_PYTHON_DOWNLOADS=never uv sync --frozen --all-groups --python 3.11
 	@touch $@
 
 run: venv ## run the app natively against local Postgres/Redis (scripts/dev-services.sh)
 	scripts/dev-services.sh start
-	$(PY) -m alembic upgrade head
-	$(PY) -m uvicorn app.main:app --host 127.0.0.1 --port 8000
+	.venv/bin/alembic upgrade head
+	.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port 8000 --no-access-log
 
 # --- tests -----------------------------------------------------------------------------
 .PHONY: test test-app test-rules check test-stack test-runner e2e bench loadtest tools

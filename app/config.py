@@ -18,7 +18,7 @@ class Settings(ObservabilitySettings):
     DB_POOL_SIZE: int = Field(default=10, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=5, ge=0)
     DB_POOL_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)  # wait for a free connection
-    DB_CONNECT_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
+    DB_CONNECT_TIMEOUT_SECONDS: float = Field(default=1.0, gt=0)
     DB_STATEMENT_TIMEOUT_MS: int = Field(default=15_000, ge=0)
 
     REDIS_URL: str = "redis://127.0.0.1:6379/0"

@@ -21,21 +21,36 @@ class DatabaseUnavailable(Exception):
 
 
 class Database:
-    """Engine + sessions + a short 'known down' window, so that once a request has seen
-    Postgres unreachable the next ones fail in microseconds instead of each waiting for
-    a connect timeout. The first request after the window tries again (self-healing)."""
+    """Engine + sessions + a small circuit breaker: once a request has seen Postgres
+    unreachable, requests fail in microseconds for DB_BACKOFF_SECONDS instead of each
+    waiting for a connect timeout; then one request at a time probes, and the first
+    success closes the breaker again (self-healing)."""
 
     def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker) -> None:
         self.engine = engine
         self.sessions = sessions
-        self._down_until = 0.0
+        self._down_until = 0.0  # 0: closed (healthy)
+        self._probing = False
 
-    def check(self) -> None:
-        if time.monotonic() < self._down_until:
+    def check(self) -> bool:
+        """Raise DatabaseUnavailable while open; return True if this request is the probe."""
+        if not self._down_until:
+            return False
+        if self._probing or time.monotonic() < self._down_until:
             raise DatabaseUnavailable()
+        self._probing = True
+        return True
 
     def mark_down(self) -> None:
         self._down_until = time.monotonic() + DB_BACKOFF_SECONDS
+        self._probing = False
+
+    def mark_up(self) -> None:
+        self._down_until = 0.0
+        self._probing = False
+
+    def end_probe(self) -> None:
+        self._probing = False  # a probe that neither failed nor succeeded (cancelled)
 
 
 @dataclass

@@ -1,41 +1,47 @@
-"""In-process CPU cost per request, without HTTP server or client: the ASGI app is called
-directly, so the figure is the app + instrumentation alone (steadier than wrk on a busy
-machine). Configurations alternate; the best of several batches is kept.
+"""In-process CPU cost per request, paired: no HTTP server, no client, no other process.
 
-    python bench/asgi_cost.py    (needs DATABASE_URL / REDIS_URL like the app)
+For each configuration, one process builds two apps, bare (OBSERVABILITY_ENABLED=false)
+first and the configuration second (logging/tracing setup is process-wide, the last app
+created owns it; the bare app uses none of it), then calls both ASGI apps directly in
+alternating batches. The reported overhead is the median of the per-batch differences,
+which cancels most drift on a busy machine.
+
+    python bench/asgi_cost.py            (needs DATABASE_URL / REDIS_URL like the app, and user 1)
+Env: ASGI_COST_N (requests per batch, 300), ASGI_COST_BATCHES (20), BENCH_SAMPLE_RATE (0.05),
+     ASGI_COST_CONFIGS (comma list).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import statistics
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.stdout = open(os.devnull, "w")  # the app logs to stdout
 
-from app.config import Settings  # noqa: E402
-from app.main import create_app  # noqa: E402
-
-N = int(os.environ.get("ASGI_COST_N", "2000"))
-BATCHES = int(os.environ.get("ASGI_COST_BATCHES", "5"))
+N = int(os.environ.get("ASGI_COST_N", "300"))
+BATCHES = int(os.environ.get("ASGI_COST_BATCHES", "20"))
+RATE = float(os.environ.get("BENCH_SAMPLE_RATE", "0.05"))
 CONFIGS: dict[str, dict] = {
-    "bare": {"OBSERVABILITY_ENABLED": False},
-    "full": {"TRACE_SAMPLING_MODE": "app"},
+    "full": {},
     "full-collector": {"TRACE_SAMPLING_MODE": "collector"},
-    "full-otel-db": {"TRACE_SAMPLING_MODE": "app", "DB_SPANS": "otel"},
+    "full-otel-db-spans": {"DB_SPANS": "otel"},
     "metrics-only": {"TRACING_ENABLED": False, "ACCESS_LOG_ENABLED": False},
     "tracing-only": {"METRICS_ENABLED": False, "ACCESS_LOG_ENABLED": False},
     "accesslog-only": {"METRICS_ENABLED": False, "TRACING_ENABLED": False},
 }
+PATHS = {"trivial": "/internal/ping", "db": "/api/v1/users/1"}
 
 
 async def call(app, path: str) -> int:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
         "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"bench"), (b"accept", b"*/*")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "headers": [(b"host", b"bench"), (b"accept", b"*/*")], "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
     }
     status = 0
 
@@ -51,47 +57,60 @@ async def call(app, path: str) -> int:
     return status
 
 
-async def one(name: str) -> None:
-    """Measure one configuration in this process (tracing/logging setup is process-wide)."""
-    rate = os.environ.get("BENCH_SAMPLE_RATE", "0.05")
-    s = Settings(APP_ENV="production", TRACE_SAMPLE_RATE=float(rate), SENTRY_DSN=None,
-                 OTEL_EXPORTER_OTLP_ENDPOINT=os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
-                 **CONFIGS[name])
-    app = create_app(s)
-    out = []
-    async with app.router.lifespan_context(app):
-        assert await call(app, "/api/v1/users/1") == 200, "bench needs user 1 (run bench/run.py first)"
-        for path in ("/internal/ping", "/api/v1/users/1"):
+async def paired(name: str) -> None:
+    from app.config import Settings
+    from app.main import create_app
+
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the apps log to stdout
+    base = {"APP_ENV": "production", "TRACE_SAMPLE_RATE": RATE, "SENTRY_DSN": None}
+    apps, contexts = {}, []
+    for label, overrides in (("bare", {"OBSERVABILITY_ENABLED": False}), (name, CONFIGS[name])):
+        app = create_app(Settings(**base, **overrides))
+        cm = app.router.lifespan_context(app)
+        await cm.__aenter__()
+        contexts.append(cm)
+        apps[label] = app
+    lines = []
+    for endpoint, path in PATHS.items():
+        assert await call(apps["bare"], path) == 200, f"{path} failed (bench/run.py creates user 1)"
+        samples: dict[str, list[float]] = {label: [] for label in apps}
+        for app in apps.values():
             for _ in range(100):
                 await call(app, path)
-            t0 = time.process_time()
-            for _ in range(N):
-                await call(app, path)
-            out.append((time.process_time() - t0) / N * 1e6)
-    sys.__stdout__.write(" ".join(f"{v:.2f}" for v in out) + "\n")
+        for _ in range(BATCHES):
+            for label, app in apps.items():
+                t0 = time.process_time()
+                for _ in range(N):
+                    await call(app, path)
+                samples[label].append((time.process_time() - t0) / N * 1e6)
+        diff = statistics.median(a - b for a, b in zip(samples[name], samples["bare"], strict=True))
+        lines.append(f"{endpoint} {statistics.median(samples['bare']):.1f} {diff:.1f}")
+    for cm in reversed(contexts):
+        await cm.__aexit__(None, None, None)
+    sys.stdout = sys.__stdout__
+    print("\n".join(lines))
 
 
 def main() -> None:
-    import subprocess
-
-    results: dict[str, list[list[float]]] = {name: [] for name in CONFIGS}
-    for batch in range(BATCHES):
-        for name in CONFIGS if batch % 2 == 0 else reversed(list(CONFIGS)):
-            line = subprocess.run([sys.executable, os.path.abspath(__file__), name], capture_output=True, text=True, check=True,
-                                  env={**os.environ}).stdout.split()
-            results[name].append([float(v) for v in line])
-    sys.stdout = sys.__stdout__
-    rate = os.environ.get("BENCH_SAMPLE_RATE", "0.05")
-    print(f"in-process ASGI CPU per request, no HTTP server (best of {BATCHES} x {N}), TRACE_SAMPLE_RATE={rate}")
-    for i, path_name in enumerate(("trivial", "db")):
-        bare = min(r[i] for r in results["bare"])
-        for name in CONFIGS:
-            us = min(r[i] for r in results[name])
-            print(f"  {path_name:<8} {name:<15} {us:7.1f} us  (+{us - bare:5.1f} us)")
+    names = os.environ.get("ASGI_COST_CONFIGS", ",".join(CONFIGS)).split(",")
+    print(f"in-process CPU per request, paired with bare (median of {BATCHES} x {N}), "
+          f"TRACE_SAMPLE_RATE={RATE}")
+    print(f"  {'endpoint':<8} {'config':<20} {'bare us':>8} {'+us':>7}")
+    rows = []
+    for name in names:
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), name],
+                             capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            endpoint, bare, diff = line.split()
+            rows.append((endpoint, name, float(bare), float(diff)))
+    for endpoint in PATHS:
+        for e, name, bare, diff in rows:
+            if e == endpoint:
+                print(f"  {endpoint:<8} {name:<20} {bare:8.1f} {diff:+7.1f}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:
-        asyncio.run(one(sys.argv[1]))
+        asyncio.run(paired(sys.argv[1]))
     else:
         main()

@@ -3,16 +3,21 @@
 For each endpoint (a one-query DB endpoint and a trivial one) and each configuration
 (bare = OBSERVABILITY_ENABLED=false, full = every signal on, single signals, collector
 mode exporting every span), it measures requests/s, p50/p99 latency and the server's CPU
-time per request (utime+stime from /proc/<pid>/stat). Rounds alternate configurations so
-background load hits them alike; the median round is reported with ratios against bare.
+time per request (utime+stime from /proc/<pid>/stat). All servers run side by side and
+every round measures the configurations back to back (order reversed every other round),
+so slow drifts in background load hit them alike. Reported: the median over rounds, and
+the ratio to bare as the median of per-round ratios (each against the bare run of the
+same round). bare and full run BENCH_ROUNDS rounds, the single-signal configurations
+BENCH_EXTRA_ROUNDS.
 
     python bench/run.py            (scripts/bench.sh sets up services and calls this)
-Env: BENCH_DURATION (s, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16),
-     BENCH_CONFIGS (comma list), BENCH_SAMPLE_RATE (0.05).
+Env: BENCH_DURATION (s, default 4), BENCH_ROUNDS (5), BENCH_EXTRA_ROUNDS (2),
+     BENCH_CONNECTIONS (16), BENCH_CONFIGS (comma list), BENCH_SAMPLE_RATE (0.05).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -27,8 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-DURATION = int(os.environ.get("BENCH_DURATION", "5"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+DURATION = int(os.environ.get("BENCH_DURATION", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+EXTRA_ROUNDS = int(os.environ.get("BENCH_EXTRA_ROUNDS", "2"))
+MAIN = ("bare", "full")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 RATE = os.environ.get("BENCH_SAMPLE_RATE", "0.05")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -152,10 +159,12 @@ def main() -> None:
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         for rnd in range(ROUNDS):
             for endpoint, path in ENDPOINTS.items():
-                order = names if rnd % 2 == 0 else list(reversed(names))
+                active = [n for n in names if n in MAIN or rnd < EXTRA_ROUNDS]
+                order = active if rnd % 2 == 0 else list(reversed(active))
                 for name in order:
                     proc, port = servers[name]
                     r = measure(port, proc.pid, path.format(user_id=user_id), DURATION)
+                    r["round"] = rnd
                     results.setdefault((endpoint, name), []).append(r)
                     print(f"round {rnd + 1} {endpoint:<7} {name:<15} {r['rps']:8.0f} rps "
                           f"p50 {r['p50']:6.2f} ms p99 {r['p99']:6.2f} ms cpu {r['cpu_us']:6.0f} us/req",
@@ -175,31 +184,30 @@ def main() -> None:
 
 def report(results, names, load_before, elapsed, sink_count) -> None:
     print()
-    print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION:g}s, {ROUNDS} alternating rounds, median round; "
-          f"TRACE_SAMPLE_RATE={RATE}; 1 uvicorn worker; {os.cpu_count()} CPUs")
+    print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s; rounds: {ROUNDS} (bare, full), {EXTRA_ROUNDS} (others); "
+          f"medians; TRACE_SAMPLE_RATE={RATE}; 1 uvicorn worker; {os.cpu_count()} CPUs")
     print(f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; took {elapsed:.0f}s")
     header = f"{'endpoint':<8} {'config':<15} {'rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu us/req':>10} " \
              f"{'rps/bare':>8} {'+cpu us':>8}"
     print(header)
     print("-" * len(header))
     for endpoint in ENDPOINTS:
-        bare = results.get((endpoint, "bare"))
-        bare_rps = statistics.median(r["rps"] for r in bare) if bare else None
-        bare_cpu = statistics.median(r["cpu_us"] for r in bare) if bare else None
+        bare = {r["round"]: r for r in results.get((endpoint, "bare"), [])}
         for name in names:
             rs = results[(endpoint, name)]
             rps = statistics.median(r["rps"] for r in rs)
             cpu = statistics.median(r["cpu_us"] for r in rs)
-            ratio = f"{rps / bare_rps:8.2f}" if bare_rps else "       -"
-            extra = f"{cpu - bare_cpu:+8.0f}" if bare_cpu else "       -"
+            paired = [r for r in rs if r["round"] in bare]
+            ratio = extra = "       -"
+            if paired:
+                ratio = f"{statistics.median(r['rps'] / bare[r['round']]['rps'] for r in paired):8.2f}"
+                extra = f"{statistics.median(r['cpu_us'] - bare[r['round']]['cpu_us'] for r in paired):+8.0f}"
             errors = sum(r["errors"] for r in rs)
             print(f"{endpoint:<8} {name:<15} {rps:8.0f} {statistics.median(r['p50'] for r in rs):7.2f} "
                   f"{statistics.median(r['p99'] for r in rs):7.2f} {cpu:10.0f} {ratio} {extra}"
                   + (f"  ({errors} non-2xx!)" if errors else ""))
-    try:
+    with contextlib.suppress(OSError):
         print(f"spans received by the OTLP sink: {Path(sink_count).read_text()}")
-    except OSError:
-        pass
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 # Overhead benchmark (not a test): instrumentation on vs OBSERVABILITY_ENABLED=false and
 # per-signal switches, one uvicorn worker, wrk on loopback; then the cost of one log event.
 #
-#   scripts/bench.sh                       # about 3-4 minutes with the defaults
-#   BENCH_DURATION=10 BENCH_ROUNDS=5 scripts/bench.sh
+#   scripts/bench.sh                       # about 3.5 minutes with the defaults
+#   BENCH_DURATION=10 BENCH_ROUNDS=7 scripts/bench.sh
 #   BENCH_CONFIGS=bare,full scripts/bench.sh
+#   BENCH_IN_PROCESS=1 scripts/bench.sh    # also bench/asgi_cost.py (+2.5 min): paired,
+#                                          # in-process overhead per signal, steadier
 #
 # Uses the native Postgres/Redis (scripts/dev-services.sh) and the `app` database.
 set -euo pipefail
@@ -20,3 +22,7 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 echo
 echo "cost of one log event (in-process, real processor chain):"
 .venv/bin/python bench/log_cost.py
+if [ "${BENCH_IN_PROCESS:-0}" = 1 ]; then
+  echo
+  .venv/bin/python bench/asgi_cost.py
+fi

@@ -10,11 +10,12 @@
 # with --assert-alerts the script fails unless every stage's page fired within 180 s.
 #
 # Env: LOADTEST_HOST (http://127.0.0.1:8000), LOADTEST_SINK (http://127.0.0.1:9095),
+#      LOADTEST_PROFILE / LOADTEST_DURATION / LOADTEST_USERS (defaults for the options),
 #      ADMIN_TOKEN (else read from .env.secrets), LOCUST (.venv/bin/locust).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile=full duration="" users="" assert=0
+profile=${LOADTEST_PROFILE:-full} duration="" users="" assert=0
 while [ $# -gt 0 ]; do
   case $1 in
     --profile) profile=${2:?}; shift 2 ;;

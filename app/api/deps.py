@@ -28,18 +28,24 @@ def resources(request: Request) -> Resources:
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
     res: Resources = request.app.state.res
-    res.db.check()
-    async with res.db.sessions() as s:
-        try:
-            slow_ms = res.faults.config.slow_query_ms
-            if slow_ms:
-                await s.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": slow_ms / 1000})
-            yield s
-        except Exception as exc:
-            if is_outage(exc):
-                res.db.mark_down()
-                raise DatabaseUnavailable() from exc
-            raise
+    probe = res.db.check()
+    try:
+        async with res.db.sessions() as s:
+            try:
+                slow_ms = res.faults.config.slow_query_ms
+                if slow_ms:
+                    await s.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": slow_ms / 1000})
+                yield s
+            except Exception as exc:
+                if is_outage(exc):
+                    res.db.mark_down()
+                    raise DatabaseUnavailable() from exc
+                raise
+        if probe:
+            res.db.mark_up()
+    finally:
+        if probe:
+            res.db.end_probe()
 
 
 async def inject_faults(request: Request) -> None:

@@ -13,7 +13,7 @@ It imports nothing from the application. Typical use (see app/main.py):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -22,13 +22,15 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from . import db, errors, metrics, tracing
 from .context import KeepPolicy, current_request
 from .log_sampling import LogSampler
-from .logs import configure_logging
+from .logs import SAMPLER, configure_logging
 from .middleware import ObservabilityMiddleware
 from .settings import ObservabilitySettings
 
 # FastAPI >= 0.165 ships its own OpenTelemetry layer; this kit replaces it (one server
 # span from our middleware, no OTel metrics), so switch it off in the constructor.
-FASTAPI_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+FASTAPI_TELEMETRY_OFF = {
+    "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
+}
 
 __all__ = [
     "FASTAPI_TELEMETRY_OFF",
@@ -47,7 +49,6 @@ class Observability:
     tracer_provider: TracerProvider | None = None
     sampler: LogSampler | None = None
     policy: KeepPolicy | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def instrument_engine(self, sync_engine: Any) -> None:
         if self.settings.OBSERVABILITY_ENABLED:
@@ -79,8 +80,6 @@ def setup_observability(
 ) -> Observability:
     """Wire metrics, tracing, Sentry and the middleware into `app` (before it starts)."""
     obs = Observability(settings=s, policy=KeepPolicy(s.TRACE_SAMPLE_RATE, s.TRACE_SLOW_THRESHOLD_MS))
-    from .logs import SAMPLER
-
     obs.sampler = SAMPLER.sampler
     errors.setup_sentry(s)
     if not s.OBSERVABILITY_ENABLED:

@@ -7,7 +7,7 @@ Rules, in order (rates come from settings):
   WARNING / INFO          inside a request: kept when the request's trace-id hash is under the
                           rate (50 % / 10 %), so sampled logs and sampled traces coincide;
                           outside a request (startup, background) this stage is skipped
-  same message            suppressed for LOG_DEDUP_WINDOW_SECONDS (bounded LRU; access log exempt)
+  same message + fields   suppressed for LOG_DEDUP_WINDOW_SECONDS (bounded LRU; access log exempt)
   INFO                    at most LOG_INFO_MAX_PER_SECOND lines per second
 
 An event dropped inside an undecided request is held in that request's buffer (bounded);
@@ -67,8 +67,10 @@ class LogSampler:
         self.dropped = 0  # for tests and the benchmark
 
     # -- the decision ---------------------------------------------------------------------
-    def decide(self, level: str, logger: str, message: str) -> tuple[bool, bool]:
-        """Return (emit, hold): hold means 'keep it if the request ends up kept'."""
+    def decide(self, level: str, logger: str, message: str, fields: Any = None) -> tuple[bool, bool]:
+        """Return (emit, hold): hold means 'keep it if the request ends up kept'.
+        The dedup key is level + logger + message + the event's own fields, so
+        'user registered user_id=5' and '... user_id=6' are different messages."""
         if level in _ALWAYS:
             return True, False
         ctx = current_request()
@@ -78,10 +80,17 @@ class LogSampler:
             return False, False
         if ctx is not None and ctx.hash >= self.thresholds.get(level, _ALL):
             return False, ctx.kept is None
+        capped = level == "info" and self.info_per_second >= 0
         with self._lock:
             now = self.clock()
+            if capped:
+                second = int(now)
+                if second != self._window:
+                    self._window, self._count = second, 0
+                if self._count >= self.info_per_second:
+                    return False, ctx is not None and ctx.kept is None
             if self.dedup_window > 0 and logger not in self.dedup_exempt:
-                key = (level, logger, message[:200])
+                key = (level, logger, message[:200], _fields_key(fields))
                 last = self._seen.get(key)
                 if last is not None and now - last < self.dedup_window:
                     return False, False
@@ -89,12 +98,7 @@ class LogSampler:
                 self._seen.move_to_end(key)
                 if len(self._seen) > self.dedup_max_keys:
                     self._seen.popitem(last=False)
-            if level == "info" and self.info_per_second >= 0:
-                second = int(now)
-                if second != self._window:
-                    self._window, self._count = second, 0
-                if self._count >= self.info_per_second:
-                    return False, ctx is not None and ctx.kept is None
+            if capped:
                 self._count += 1
         return True, False
 
@@ -119,6 +123,7 @@ class LogSampler:
             event_dict.get("level", method_name),
             event_dict.get("logger", ""),
             str(event_dict.get("event", "")),
+            event_dict,
         )
         if emit:
             return event_dict
@@ -136,7 +141,7 @@ class LogSampler:
         cached = getattr(record, "_obs_emit", None)
         if cached is not None:  # the second handler asks again: same answer
             return cached
-        emit, hold = self.decide(record.levelname.lower(), record.name, str(record.msg))
+        emit, hold = self.decide(record.levelname.lower(), record.name, str(record.msg), record.args)
         record._obs_emit = emit
         if not emit:
             self.dropped += 1
@@ -144,6 +149,18 @@ class LogSampler:
                 record._obs_span = trace.get_current_span().get_span_context()
                 self._hold(("record", record))
         return emit
+
+
+_NOT_FIELDS = frozenset({"event", "level", "logger", "timestamp", "_ts", "_span", PRESAMPLED})
+
+
+def _fields_key(fields: Any) -> str:
+    """The part of an event that makes it 'the same message': its own fields / log args."""
+    if not fields:
+        return ""
+    if isinstance(fields, dict):
+        return repr(sorted((k, v) for k, v in fields.items() if k not in _NOT_FIELDS))[:200]
+    return repr(fields)[:200]
 
 
 class SamplingFilter(logging.Filter):

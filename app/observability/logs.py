@@ -4,7 +4,9 @@
     uvicorn, SQLAlchemy --stdlib--> SamplingFilter --> FOREIGN_CHAIN --------------+--> formatter_chain
                                                                           (service, exc, JSON/console)
 
-Outputs: stdout always; LOG_FILE (rotating JSON lines) when set. JSON uses orjson.
+Outputs: stdout (JSON in production, console in development) and, when LOG_FILE is set, a
+size-rotated JSON-lines file for the log shipper; LineHandler formats a line once for both.
+JSON is rendered with orjson.
 """
 
 from __future__ import annotations

@@ -54,6 +54,9 @@ class ObservabilityMiddleware:
         self.exclude_prefixes = exclude_prefixes
         self.resolver: RouteResolver | None = None
         self.log = structlog.get_logger(ACCESS_LOGGER).bind()  # resolved once, not per request
+        self.in_progress = 0  # read at scrape time: no lock, no call per request
+        if recorder is not None:
+            HTTP_IN_PROGRESS.set_function(lambda: float(self.in_progress))
         self._suppressed = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -84,7 +87,7 @@ class ObservabilityMiddleware:
                     carrier = {}
                 carrier[_PROPAGATION_HEADERS[name]] = value.decode("latin-1")
         if request_id is None:
-            request_id = "%032x" % random.getrandbits(128)  # unique, not secret: no syscall
+            request_id = f"{random.getrandbits(128):032x}"  # unique, not secret: no syscall
         ctx = RequestContext(request_id)
         ctx_token = bind_request(ctx)
         method: str = scope["method"]
@@ -117,7 +120,7 @@ class ObservabilityMiddleware:
                 message["headers"] = [*message.get("headers", ()), rid_header]
             await send(message)
 
-        HTTP_IN_PROGRESS.inc()
+        self.in_progress += 1
         error: BaseException | None = None
         try:
             await self.app(scope, receive, send_wrapper)
@@ -134,7 +137,7 @@ class ObservabilityMiddleware:
             )
             await send({"type": "http.response.body", "body": _ERROR_BODY})
         finally:
-            HTTP_IN_PROGRESS.dec()
+            self.in_progress -= 1
             self._finish(scope, ctx, span, method, status, time.perf_counter() - start, error)
             if span_token is not None:
                 otel_context.detach(span_token)

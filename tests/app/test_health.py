@@ -109,3 +109,21 @@ async def test_postgres_down_gives_fast_503_and_recovers(app_factory, dedicated_
 
         assert await _until(recovered, 15), "the app must reconnect by itself"
         assert (await r.client.get("/health/ready")).status_code == 200
+
+
+def test_database_breaker_lets_one_probe_through():
+    from app.resources import Database, DatabaseUnavailable
+
+    db = Database(engine=None, sessions=None)
+    assert db.check() is False  # closed: no probe, no cost
+    db.mark_down()
+    with pytest.raises(DatabaseUnavailable):
+        db.check()
+    db._down_until = time.monotonic() - 0.001  # back-off over
+    assert db.check() is True  # this request probes
+    with pytest.raises(DatabaseUnavailable):
+        db.check()  # everyone else still fails fast meanwhile
+    db.end_probe()
+    assert db.check() is True  # a cancelled probe hands over to the next request
+    db.mark_up()
+    assert db.check() is False

@@ -149,3 +149,22 @@ def test_decided_drop_holds_nothing():
         assert ctx.logs == []
     finally:
         unbind_request(token)
+
+
+def test_dedup_key_includes_the_event_fields_and_a_capped_line_is_not_remembered():
+    clock = Clock()
+    s = make(clock=clock, info_per_second=1)
+
+    def info(message, **fields):
+        try:
+            s(None, "info", {"level": "info", "event": message, "logger": "app.x", **fields})
+            return True
+        except structlog.DropEvent:
+            return False
+
+    assert info("user registered", user_id=5) is True
+    assert info("user registered", user_id=6) is False  # capped (1/s), so not remembered
+    clock.now += 1.0
+    assert info("user registered", user_id=6) is True  # a different message than user_id=5
+    clock.now += 1.0
+    assert info("user registered", user_id=5) is False  # same message within 60 s

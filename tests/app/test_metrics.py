@@ -133,3 +133,19 @@ async def test_db_metrics_by_operation_and_table(app_factory):
         assert sample("db_query_duration_seconds_count", {"operation": "INSERT", "table": "users"}) >= 1
         assert sample("db_connections_max") == r.settings.DB_POOL_SIZE + r.settings.DB_MAX_OVERFLOW
         assert sample("db_connections_active") == 0
+
+
+async def test_executemany_and_no_parameter_statements_are_observed(app_factory):
+    from sqlalchemy import text
+
+    async with app_factory() as r:
+        labels = {"operation": "INSERT", "table": "users"}
+        before = sample("db_queries_total", labels)
+        none_before = sample("db_queries_total", {"operation": "SELECT", "table": "none"})
+        async with r.app.state.res.db.sessions() as s:
+            await s.execute(text("INSERT INTO users (email, full_name) VALUES (:e, :n)"),
+                            [{"e": "m1@example.com", "n": "A"}, {"e": "m2@example.com", "n": "B"}])
+            await s.execute(text("SELECT 1"))
+            await s.commit()
+        assert sample("db_queries_total", labels) == before + 1  # one executemany
+        assert sample("db_queries_total", {"operation": "SELECT", "table": "none"}) >= none_before + 1
