@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install wrk)" >&2; exit 1; }
-if command -v uv >/dev/null 2>&1; then UV_PYTHON_DOWNLOADS=never uv sync --frozen --python 3.11 --quiet; fi
+if command -v uv >/dev/null 2>&1; then UV_PYTHON_DOWNLOADS=never uv sync --frozen --all-groups --python 3.11 --quiet; fi
 scripts/dev-services.sh start >/dev/null
 export DATABASE_URL="${DATABASE_URL:-postgresql+asyncpg://app:app@127.0.0.1:5432/app}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"

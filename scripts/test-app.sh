@@ -15,7 +15,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 export UV_PYTHON_DOWNLOADS=never
 if command -v uv >/dev/null 2>&1; then
-  uv sync --frozen --python 3.11 --quiet
+  uv sync --frozen --all-groups --python 3.11 --quiet
 elif [ ! -x .venv/bin/python ]; then
   echo "test-app: neither uv nor .venv found (pip install uv; uv sync --frozen)" >&2
   exit 1
