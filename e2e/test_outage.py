@@ -1,12 +1,14 @@
-"""A real dependency outage: Postgres is stopped, then started again.
+"""Real dependency outages: Postgres, then Redis, stopped and started again.
 
 The app must answer fast 503s (never hang) while Postgres is gone and recover by itself;
 the exporter's pg_up drops, PostgresDown fires and reaches the alert sink through
-Alertmanager, and its resolved notification arrives after Postgres is back.
+Alertmanager, and its resolved notification arrives after Postgres is back. With Redis gone,
+reads are served from Postgres and counted as cache errors.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -67,3 +69,23 @@ def test_app_recovers_and_the_alert_resolves(outage):
     got = lib.wait_until("PostgresDown resolved in the alert sink",
                          lambda: sink("PostgresDown", "resolved", restarted), timeout=300, every=5)
     print(f"\nPostgresDown resolved notification {got[0]['received_at'] - restarted:.0f}s after restart")
+
+
+def test_redis_down_reads_come_from_postgres_and_count_as_cache_errors():
+    status, body, _ = lib.http("POST", f"{lib.APP}/api/v1/items", {"name": "cache-outage", "price": 3})
+    assert status == 201, body
+    item = json.loads(body)["id"]
+    runner("stop", "redis")
+    try:
+        for _ in range(10):
+            started = time.monotonic()
+            status, body, _ = lib.http("GET", f"{lib.APP}/api/v1/items/{item}", timeout=5)
+            assert status == 200, body
+            assert time.monotonic() - started < 1.0
+        errors = lib.wait_until(
+            "cache_errors_total in Prometheus",
+            lambda: lib.promql('sum(increase(cache_errors_total{job="fastapi-app"}[5m])) > 0'), timeout=60)
+        assert errors
+    finally:
+        runner("start", "redis", "--timeout", "60")
+    lib.wait_until("app ready again", lambda: lib.http("GET", f"{lib.APP}/health/ready")[0] == 200, timeout=60)
