@@ -75,7 +75,7 @@ if AMTOOL=$(tool amtool); then
   # The same config with Slack, PagerDuty and e-mail rendered in (fake secrets in a temp dir).
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/secrets" && cp -r alertmanager/templates "$tmp/"
-  echo "https://hooks.slack.com/services/T000/B000/XXXX" > "$tmp/secrets/slack_webhook_url"
+  echo "https://slack.example.invalid/webhook/fake" > "$tmp/secrets/slack_webhook_url"
   echo "0123456789abcdef0123456789abcdef" > "$tmp/secrets/pagerduty_routing_key"
   echo "not-a-real-password" > "$tmp/secrets/smtp_password"
   check "render_config.py with every external receiver + amtool check-config" \
