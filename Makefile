@@ -116,3 +116,11 @@ tools: ## build/install the native programs at the pinned versions (cached outsi
 
 test-runner: venv ## the native compose runner against a small real compose project (root)
 	$(PY) -m pytest -q tests/runner
+
+.PHONY: locust-ui
+locust-ui: venv secrets ## Locust web UI on http://localhost:8089 (same stages when you press Start)
+ifeq ($(ENGINE),docker)
+	$(COMPOSE) --profile loadtest up -d locust
+else
+	set -a; . ./.env.secrets; set +a; .venv/bin/locust -f loadtest/locustfile.py --host http://127.0.0.1:8000 --web-host 127.0.0.1
+endif
