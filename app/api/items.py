@@ -12,6 +12,13 @@ from app.services import items
 
 router = APIRouter(prefix="/items", tags=["items"])
 _NOT_FOUND = "item not found"
+_NO_OWNER = "owner_id does not exist"
+
+
+def _or_404(item: dict | None) -> dict:
+    if item is None:
+        raise HTTPException(status_code=404, detail=_NOT_FOUND)
+    return item
 
 
 @router.post("", response_model=ItemOut, status_code=201)
@@ -21,17 +28,14 @@ async def create_item(
     try:
         return await items.create(s, res.cache, data)
     except items.OwnerNotFound:
-        raise HTTPException(status_code=422, detail="owner_id does not exist") from None
+        raise HTTPException(status_code=422, detail=_NO_OWNER) from None
 
 
 @router.get("/{item_id}", response_model=ItemOut)
 async def get_item(
     item_id: int, s: SessionDep, res: ResourcesDep
 ) -> dict:
-    item = await items.get(s, res.cache, item_id)
-    if item is None:
-        raise HTTPException(status_code=404, detail=_NOT_FOUND)
-    return item
+    return _or_404(await items.get(s, res.cache, item_id))
 
 
 @router.put("/{item_id}", response_model=ItemOut)
@@ -42,10 +46,8 @@ async def update_item(
     try:
         item = await items.update(s, res.cache, item_id, data)
     except items.OwnerNotFound:
-        raise HTTPException(status_code=422, detail="owner_id does not exist") from None
-    if item is None:
-        raise HTTPException(status_code=404, detail=_NOT_FOUND)
-    return item
+        raise HTTPException(status_code=422, detail=_NO_OWNER) from None
+    return _or_404(item)
 
 
 @router.delete("/{item_id}", status_code=204)
@@ -70,9 +72,7 @@ async def list_items(
 async def enrich_item(
     item_id: int, s: SessionDep, res: ResourcesDep
 ) -> EnrichedItem:
-    item = await items.get(s, res.cache, item_id)
-    if item is None:
-        raise HTTPException(status_code=404, detail=_NOT_FOUND)
+    item = _or_404(await items.get(s, res.cache, item_id))
     base = res.settings.ENRICH_URL or f"http://127.0.0.1:{res.settings.PORT}"
     try:
         hint = await items.price_hint(res.http, base, item_id)

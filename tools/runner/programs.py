@@ -31,10 +31,6 @@ class Program:
     launcher: str = "exec"             # "exec", "postgres" or "redis": what the image entrypoint adds
 
 
-def _tool(name: str) -> str | None:
-    return which_tool(name)
-
-
 def program_for(image: str | None, build: bool) -> Program | str:
     """The native program for a service, or a reason string when there is none here."""
     venv_bin = str(REPO / ".venv/bin")
@@ -54,12 +50,13 @@ def program_for(image: str | None, build: bool) -> Program | str:
     }
     if repo in simple:
         tool, workdir, names = simple[repo]
-        path = _tool(tool)
+        path = which_tool(tool)
         if not path:
             return f"no native {tool} at the pinned version (tools/README.md says why)"
         aliases = {n: path for n in names}
         if tool == "prometheus":
-            aliases.update({"/bin/promtool": _tool("promtool") or "promtool", "promtool": _tool("promtool") or "promtool"})
+            promtool = which_tool("promtool") or "promtool"
+            aliases.update({"/bin/promtool": promtool, "promtool": promtool})
         return Program(entrypoint=[path], workdir=workdir, aliases=aliases)
     if repo == "postgres":
         return Program(entrypoint=[], workdir="/", launcher="postgres",
