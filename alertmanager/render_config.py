@@ -17,6 +17,7 @@ at --secrets-mount (where the container sees <secrets-dir>; /etc/alertmanager/se
 ./alertmanager is mounted at /etc/alertmanager). Alertmanager does not resolve those paths
 relative to the config file, so they are absolute.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,7 @@ def secret(secrets_dir: Path, name: str) -> bool:
 
 
 def slack_block(mount: str) -> list[str]:
-    lines = ["slack_configs:", f"  - api_url_file: {q(mount + '/slack_webhook_url')}",
-             "    send_resolved: true"]
+    lines = ["slack_configs:", f"  - api_url_file: {q(mount + '/slack_webhook_url')}", "    send_resolved: true"]
     if os.environ.get("SLACK_CHANNEL"):
         lines.append(f"    channel: {q(os.environ['SLACK_CHANNEL'])}")
     lines += [
@@ -64,8 +64,7 @@ def pagerduty_block(mount: str) -> list[str]:
         "pagerduty_configs:",
         f"  - routing_key_file: {q(mount + '/pagerduty_routing_key')}",
         "    send_resolved: true",
-        "    severity: '{{ if .CommonLabels.severity }}{{ .CommonLabels.severity }}"
-        "{{ else }}critical{{ end }}'",
+        "    severity: '{{ if .CommonLabels.severity }}{{ .CommonLabels.severity }}{{ else }}critical{{ end }}'",
         "    description: '{{ template \"fastapi.pagerduty.description\" . }}'",
     ]
 
@@ -89,8 +88,10 @@ def email_block(secrets_dir: Path, mount: str) -> list[str] | None:
     if env.get("SMTP_USERNAME"):
         if not secret(secrets_dir, "smtp_password"):
             raise SystemExit("render_config: SMTP_USERNAME set but secrets/smtp_password missing")
-        lines += [f"    auth_username: {q(env['SMTP_USERNAME'])}",
-                  f"    auth_password_file: {q(mount + '/smtp_password')}"]
+        lines += [
+            f"    auth_username: {q(env['SMTP_USERNAME'])}",
+            f"    auth_password_file: {q(mount + '/smtp_password')}",
+        ]
     lines += [
         "    headers:",
         "      Subject: '{{ template \"fastapi.email.subject\" . }}'",
@@ -128,8 +129,11 @@ def main() -> int:
     ap.add_argument("--input", type=Path, default=HERE / "alertmanager.yml")
     ap.add_argument("--output", type=Path, default=HERE / "alertmanager.local.yml")
     ap.add_argument("--secrets-dir", type=Path, default=HERE / "secrets")
-    ap.add_argument("--secrets-mount", default="/etc/alertmanager/secrets",
-                    help="where Alertmanager sees --secrets-dir (absolute path)")
+    ap.add_argument(
+        "--secrets-mount",
+        default="/etc/alertmanager/secrets",
+        help="where Alertmanager sees --secrets-dir (absolute path)",
+    )
     ap.add_argument("--check", action="store_true", help="run amtool check-config on the output")
     args = ap.parse_args()
     if not args.secrets_mount.startswith("/"):

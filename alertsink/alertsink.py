@@ -11,6 +11,7 @@
 Stdlib only. Listens on 0.0.0.0:$PORT (default 9095). Memory is bounded: at most
 $MAX_NOTIFICATIONS notifications (default 1000) are kept, bodies over 1 MiB are refused.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,14 @@ def _iso(ts: float) -> str:
 
 
 def _log(event: str, level: str = "info", **fields) -> None:
-    line = {"timestamp": _iso(datetime.now(UTC).timestamp()), "level": level,
-            "event": event, "logger": "alertsink", "service": "alert-sink", **fields}
+    line = {
+        "timestamp": _iso(datetime.now(UTC).timestamp()),
+        "level": level,
+        "event": event,
+        "logger": "alertsink",
+        "service": "alert-sink",
+        **fields,
+    }
     text = json.dumps(line, separators=(",", ":")) + "\n"
     with _log_lock:  # one write per line: handler threads must not interleave lines
         sys.stdout.write(text)
@@ -59,8 +66,10 @@ def store(payload: dict) -> dict:
         "commonLabels": payload.get("commonLabels", {}),
         "externalURL": payload.get("externalURL", ""),
         "alerts": [
-            {k: a.get(k) for k in ("status", "labels", "annotations", "startsAt", "endsAt",
-                                   "generatorURL", "fingerprint")}
+            {
+                k: a.get(k)
+                for k in ("status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint")
+            }
             for a in alerts
         ],
     }
@@ -69,11 +78,18 @@ def store(payload: dict) -> dict:
     for a in record["alerts"]:
         labels = a.get("labels") or {}
         annotations = a.get("annotations") or {}
-        _log("alert", receiver=record["receiver"], status=a.get("status"),
-             alertname=labels.get("alertname"), severity=labels.get("severity"),
-             instance=labels.get("instance"), job=labels.get("job"),
-             summary=annotations.get("summary"), starts_at=a.get("startsAt"),
-             ends_at=a.get("endsAt"))
+        _log(
+            "alert",
+            receiver=record["receiver"],
+            status=a.get("status"),
+            alertname=labels.get("alertname"),
+            severity=labels.get("severity"),
+            instance=labels.get("instance"),
+            job=labels.get("job"),
+            summary=annotations.get("summary"),
+            starts_at=a.get("startsAt"),
+            ends_at=a.get("endsAt"),
+        )
     return record
 
 

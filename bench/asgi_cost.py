@@ -38,9 +38,17 @@ PATHS = {"trivial": "/internal/ping", "db": "/api/v1/users/1"}
 
 async def call(app, path: str) -> int:
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"bench"), (b"accept", b"*/*")], "client": ("127.0.0.1", 1),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"bench"), (b"accept", b"*/*")],
+        "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
     }
     status = 0
@@ -93,13 +101,13 @@ async def paired(name: str) -> None:
 
 def main() -> None:
     names = os.environ.get("ASGI_COST_CONFIGS", ",".join(CONFIGS)).split(",")
-    print(f"in-process CPU per request, paired with bare (median of {BATCHES} x {N}), "
-          f"TRACE_SAMPLE_RATE={RATE}")
+    print(f"in-process CPU per request, paired with bare (median of {BATCHES} x {N}), TRACE_SAMPLE_RATE={RATE}")
     print(f"  {'endpoint':<8} {'config':<20} {'bare us':>8} {'+us':>7}")
     rows = []
     for name in names:
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), name],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), name], capture_output=True, text=True, check=True
+        ).stdout
         for line in out.splitlines():
             endpoint, bare, diff = line.split()
             rows.append((endpoint, name, float(bare), float(diff)))

@@ -34,8 +34,11 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="logcost-")
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - restored at the end
     settings = ObservabilitySettings(
-        APP_ENV="production", LOG_FILE=os.path.join(tmp, "app.log"),
-        LOG_INFO_MAX_PER_SECOND=10**9, LOG_DEDUP_WINDOW_SECONDS=0, LOG_BUFFER_PER_REQUEST=0,
+        APP_ENV="production",
+        LOG_FILE=os.path.join(tmp, "app.log"),
+        LOG_INFO_MAX_PER_SECOND=10**9,
+        LOG_DEDUP_WINDOW_SECONDS=0,
+        LOG_BUFFER_PER_REQUEST=0,
     )
     configure_logging(settings)
     log = structlog.get_logger("bench.logcost")

@@ -41,8 +41,13 @@ RATE = os.environ.get("BENCH_SAMPLE_RATE", "0.05")
 TICK = os.sysconf("SC_CLK_TCK")
 
 OFF = {"OBSERVABILITY_ENABLED": "false"}
-ALL_ON = {"OBSERVABILITY_ENABLED": "true", "METRICS_ENABLED": "true", "TRACING_ENABLED": "true",
-          "ACCESS_LOG_ENABLED": "true", "LOG_SAMPLING_ENABLED": "true"}
+ALL_ON = {
+    "OBSERVABILITY_ENABLED": "true",
+    "METRICS_ENABLED": "true",
+    "TRACING_ENABLED": "true",
+    "ACCESS_LOG_ENABLED": "true",
+    "LOG_SAMPLING_ENABLED": "true",
+}
 ONLY = {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false", "ACCESS_LOG_ENABLED": "false"}
 CONFIGS: dict[str, dict[str, str]] = {
     "bare": OFF,
@@ -104,9 +109,23 @@ def start_server(name: str, env_extra: dict[str, str], otlp_port: int, logdir: s
         **env_extra,
     }
     proc = subprocess.Popen(
-        [PY, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--no-access-log"],  # as in compose: the app writes its own access log (or none when off)
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+        ],  # as in compose: the app writes its own access log (or none when off)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_http(f"http://127.0.0.1:{port}/health/live")
     return proc, port
@@ -118,7 +137,9 @@ def measure(port: int, pid: int, path: str, duration: float) -> dict[str, float]
     before = cpu_seconds(pid)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{int(duration)}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     result = parse_wrk(out)
     result["cpu_us"] = (cpu_seconds(pid) - before) / max(result["requests"], 1) * 1e6
@@ -166,9 +187,11 @@ def main() -> None:
                     r = measure(port, proc.pid, path.format(user_id=user_id), DURATION)
                     r["round"] = rnd
                     results.setdefault((endpoint, name), []).append(r)
-                    print(f"round {rnd + 1} {endpoint:<7} {name:<15} {r['rps']:8.0f} rps "
-                          f"p50 {r['p50']:6.2f} ms p99 {r['p99']:6.2f} ms cpu {r['cpu_us']:6.0f} us/req",
-                          flush=True)
+                    print(
+                        f"round {rnd + 1} {endpoint:<7} {name:<15} {r['rps']:8.0f} rps "
+                        f"p50 {r['p50']:6.2f} ms p99 {r['p99']:6.2f} ms cpu {r['cpu_us']:6.0f} us/req",
+                        flush=True,
+                    )
     finally:
         for proc, _ in servers.values():
             proc.send_signal(signal.SIGTERM)
@@ -184,11 +207,15 @@ def main() -> None:
 
 def report(results, names, load_before, elapsed, sink_count) -> None:
     print()
-    print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s; rounds: {ROUNDS} (bare, full), {EXTRA_ROUNDS} (others); "
-          f"medians; TRACE_SAMPLE_RATE={RATE}; 1 uvicorn worker; {os.cpu_count()} CPUs")
+    print(
+        f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s; rounds: {ROUNDS} (bare, full), {EXTRA_ROUNDS} (others); "
+        f"medians; TRACE_SAMPLE_RATE={RATE}; 1 uvicorn worker; {os.cpu_count()} CPUs"
+    )
     print(f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; took {elapsed:.0f}s")
-    header = f"{'endpoint':<8} {'config':<15} {'rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu us/req':>10} " \
-             f"{'rps/bare':>8} {'+cpu us':>8}"
+    header = (
+        f"{'endpoint':<8} {'config':<15} {'rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu us/req':>10} "
+        f"{'rps/bare':>8} {'+cpu us':>8}"
+    )
     print(header)
     print("-" * len(header))
     for endpoint in ENDPOINTS:
@@ -203,9 +230,11 @@ def report(results, names, load_before, elapsed, sink_count) -> None:
                 ratio = f"{statistics.median(r['rps'] / bare[r['round']]['rps'] for r in paired):8.2f}"
                 extra = f"{statistics.median(r['cpu_us'] - bare[r['round']]['cpu_us'] for r in paired):+8.0f}"
             errors = sum(r["errors"] for r in rs)
-            print(f"{endpoint:<8} {name:<15} {rps:8.0f} {statistics.median(r['p50'] for r in rs):7.2f} "
-                  f"{statistics.median(r['p99'] for r in rs):7.2f} {cpu:10.0f} {ratio} {extra}"
-                  + (f"  ({errors} non-2xx!)" if errors else ""))
+            print(
+                f"{endpoint:<8} {name:<15} {rps:8.0f} {statistics.median(r['p50'] for r in rs):7.2f} "
+                f"{statistics.median(r['p99'] for r in rs):7.2f} {cpu:10.0f} {ratio} {extra}"
+                + (f"  ({errors} non-2xx!)" if errors else "")
+            )
     with contextlib.suppress(OSError):
         print(f"spans received by the OTLP sink: {Path(sink_count).read_text()}")
 

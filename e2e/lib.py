@@ -7,8 +7,9 @@ import os
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 APP = os.environ.get("E2E_APP_URL", "http://127.0.0.1:8000")
@@ -30,8 +31,9 @@ def secret(name: str) -> str:
     raise KeyError(f"{name} is not in the environment nor in .env.secrets (make secrets)")
 
 
-def http(method: str, url: str, body: Any = None, headers: dict | None = None,
-         timeout: float = 10) -> tuple[int, bytes, dict]:
+def http(
+    method: str, url: str, body: Any = None, headers: dict | None = None, timeout: float = 10
+) -> tuple[int, bytes, dict]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     if data is not None:
@@ -83,10 +85,12 @@ def wait_until(what: str, probe: Callable[[], Any], timeout: float, every: float
 
 
 def set_faults(error_rate_percent: int = 0, latency_ms: int = 0, slow_query_ms: int = 0) -> None:
-    status, body, _ = http("PUT", f"{APP}/admin/faults",
-                           {"error_rate_percent": error_rate_percent, "latency_ms": latency_ms,
-                            "slow_query_ms": slow_query_ms},
-                           headers={"X-Admin-Token": secret("ADMIN_TOKEN")})
+    status, body, _ = http(
+        "PUT",
+        f"{APP}/admin/faults",
+        {"error_rate_percent": error_rate_percent, "latency_ms": latency_ms, "slow_query_ms": slow_query_ms},
+        headers={"X-Admin-Token": secret("ADMIN_TOKEN")},
+    )
     if status != 200:
         raise RuntimeError(f"PUT /admin/faults → {status}: {body[:300]!r}")
 
@@ -95,8 +99,9 @@ def traffic(n: int = 50) -> dict[str, str]:
     """Real API calls; returns {request_id: trace_id} for the responses that carried both."""
     seen = {}
     for i in range(n):
-        status, body, headers = http("POST", f"{APP}/api/v1/items",
-                                     {"name": f"e2e-{i}", "description": "e2e", "price": 1.5})
+        status, body, headers = http(
+            "POST", f"{APP}/api/v1/items", {"name": f"e2e-{i}", "description": "e2e", "price": 1.5}
+        )
         if status == 201:
             item = json.loads(body)
             http("GET", f"{APP}/api/v1/items/{item['id']}")

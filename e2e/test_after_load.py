@@ -13,11 +13,15 @@ import pytest
 
 from e2e import lib
 
-
 # Grafana's template variables, replaced as Grafana would for a 1-hour view of this stack.
 VARIABLES = {
-    "$__rate_interval": "1m", "${__rate_interval}": "1m", "$__interval": "30s",
-    "${__interval}": "30s", "$__range": "1h", "${__range}": "1h", "$__auto": "1m",
+    "$__rate_interval": "1m",
+    "${__rate_interval}": "1m",
+    "$__interval": "30s",
+    "${__interval}": "30s",
+    "$__range": "1h",
+    "${__range}": "1h",
+    "$__auto": "1m",
 }
 
 

@@ -63,11 +63,14 @@ def test_postgres_down_alert_reaches_the_sink(outage):
 def test_app_recovers_and_the_alert_resolves(outage):
     restarted = time.time()
     runner("start", "postgres", "--timeout", "90")
-    lib.wait_until("app ready again", lambda: lib.http("GET", f"{lib.APP}/health/ready")[0] == 200,
-                   timeout=60)
+    lib.wait_until("app ready again", lambda: lib.http("GET", f"{lib.APP}/health/ready")[0] == 200, timeout=60)
     assert lib.http("GET", f"{lib.APP}/api/v1/items?limit=1")[0] == 200
-    got = lib.wait_until("PostgresDown resolved in the alert sink",
-                         lambda: sink("PostgresDown", "resolved", restarted), timeout=300, every=5)
+    got = lib.wait_until(
+        "PostgresDown resolved in the alert sink",
+        lambda: sink("PostgresDown", "resolved", restarted),
+        timeout=300,
+        every=5,
+    )
     print(f"\nPostgresDown resolved notification {got[0]['received_at'] - restarted:.0f}s after restart")
 
 
@@ -84,7 +87,9 @@ def test_redis_down_reads_come_from_postgres_and_count_as_cache_errors():
             assert time.monotonic() - started < 1.0
         errors = lib.wait_until(
             "cache_errors_total in Prometheus",
-            lambda: lib.promql('sum(increase(cache_errors_total{job="fastapi-app"}[5m])) > 0'), timeout=60)
+            lambda: lib.promql('sum(increase(cache_errors_total{job="fastapi-app"}[5m])) > 0'),
+            timeout=60,
+        )
         assert errors
     finally:
         runner("start", "redis", "--timeout", "60")

@@ -15,7 +15,6 @@ import pytest
 from e2e import lib
 
 
-
 @pytest.fixture(scope="module", autouse=True)
 def traffic():
     lib.set_faults()  # a clean start, whatever a previous run left
@@ -27,8 +26,12 @@ def test_every_prometheus_target_of_a_running_service_is_up():
 
     def targets():
         active = lib.get_json(f"{lib.PROM}/api/v1/targets", state="active")["data"]["activeTargets"]
-        mine = [t for t in active if t["labels"].get("job") not in skipped
-                and t["discoveredLabels"].get("__address__", "").split(":")[0] not in skipped]
+        mine = [
+            t
+            for t in active
+            if t["labels"].get("job") not in skipped
+            and t["discoveredLabels"].get("__address__", "").split(":")[0] not in skipped
+        ]
         return mine if mine and all(t["health"] == "up" for t in mine) else None
 
     try:
@@ -50,9 +53,12 @@ def test_exporters_report_postgres_and_redis_up():
 
 def test_app_metrics_carry_exemplars_of_kept_traces_whose_logs_were_kept():
     def exemplars():
-        data = lib.get_json(f"{lib.PROM}/api/v1/query_exemplars",
-                            query='http_request_duration_seconds_bucket{job="fastapi-app"}',
-                            start="0", end="9999999999")["data"]
+        data = lib.get_json(
+            f"{lib.PROM}/api/v1/query_exemplars",
+            query='http_request_duration_seconds_bucket{job="fastapi-app"}',
+            start="0",
+            end="9999999999",
+        )["data"]
         return [e["labels"]["trace_id"] for s in data for e in s["exemplars"] if "trace_id" in e["labels"]]
 
     lib.traffic(20)
@@ -75,29 +81,35 @@ def alloy_metric(name: str, **labels: str) -> float:
     status, body, _ = lib.http("GET", f"{lib.ALLOY}/metrics")
     total = 0.0
     for line in body.decode().splitlines():
-        if line.startswith(name) and all(f'{k}="{v}"' in line or re.search(f'{k}="[^"]*{v}', line)
-                                         for k, v in labels.items()):
+        if line.startswith(name) and all(
+            f'{k}="{v}"' in line or re.search(f'{k}="[^"]*{v}', line) for k, v in labels.items()
+        ):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
 
 def test_alloy_tails_and_parses_the_app_log_file():
     lib.traffic(10)
-    lines = lib.wait_until("Alloy reads app.log",
-                           lambda: alloy_metric("loki_source_file_read_lines_total", path="app.log"),
-                           timeout=60)
+    lines = lib.wait_until(
+        "Alloy reads app.log", lambda: alloy_metric("loki_source_file_read_lines_total", path="app.log"), timeout=60
+    )
     assert lines > 0
 
 
 def test_alloy_receives_spans_and_tail_samples_them():
     lib.traffic(10)
-    accepted = lib.wait_until("Alloy accepts OTLP spans",
-                              lambda: alloy_metric("otelcol_receiver_accepted_spans_total"), timeout=90)
+    accepted = lib.wait_until(
+        "Alloy accepts OTLP spans", lambda: alloy_metric("otelcol_receiver_accepted_spans_total"), timeout=90
+    )
     assert accepted > 0
-    decided = lib.wait_until("tail sampling decisions",
-                             lambda: alloy_metric("otelcol_processor_tail_sampling_global_count_traces_sampled_total")
-                             or alloy_metric("otelcol_processor_tail_sampling_count_traces_sampled_total"),
-                             timeout=120)
+    decided = lib.wait_until(
+        "tail sampling decisions",
+        lambda: (
+            alloy_metric("otelcol_processor_tail_sampling_global_count_traces_sampled_total")
+            or alloy_metric("otelcol_processor_tail_sampling_count_traces_sampled_total")
+        ),
+        timeout=120,
+    )
     assert decided > 0
 
 
@@ -108,8 +120,9 @@ def test_recording_rules_evaluate_on_real_traffic():
     assert names, "no recording rules loaded"
     five_minute = [n for n in names if n.endswith("rate5m")]
     assert five_minute, names
-    got = lib.wait_until("5m SLI recording rules have samples",
-                         lambda: all(lib.promql(n) for n in five_minute), timeout=120)
+    got = lib.wait_until(
+        "5m SLI recording rules have samples", lambda: all(lib.promql(n) for n in five_minute), timeout=120
+    )
     assert got
 
 

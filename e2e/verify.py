@@ -1,11 +1,11 @@
 """`make verify`: a signal-flow doctor for a running stack. One PASS/FAIL line per signal.
 
-    metrics   every Prometheus target is up
-    exemplar  the app's latency histogram carries trace_id exemplars
-    logs      a fresh request's log line is in Loki, with its trace_id
-    traces    an exemplar's trace is in Tempo
-    grafana   the four dashboards are provisioned
-    alerts    Alertmanager is ready and the alert sink answers
+metrics   every Prometheus target is up
+exemplar  the app's latency histogram carries trace_id exemplars
+logs      a fresh request's log line is in Loki, with its trace_id
+traces    an exemplar's trace is in Tempo
+grafana   the four dashboards are provisioned
+alerts    Alertmanager is ready and the alert sink answers
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ def check_metrics() -> str:
 
 
 def exemplar_trace_ids() -> list[str]:
-    data = lib.get_json(f"{lib.PROM}/api/v1/query_exemplars",
-                        query='http_request_duration_seconds_bucket{job="fastapi-app"}',
-                        start=str(time.time() - 3600), end=str(time.time()))["data"]
+    data = lib.get_json(
+        f"{lib.PROM}/api/v1/query_exemplars",
+        query='http_request_duration_seconds_bucket{job="fastapi-app"}',
+        start=str(time.time() - 3600),
+        end=str(time.time()),
+    )["data"]
     return [e["labels"]["trace_id"] for s in data for e in s["exemplars"] if "trace_id" in e["labels"]]
 
 
@@ -46,9 +49,12 @@ def check_logs() -> str:
     lib.http("GET", f"{lib.APP}/api/v1/items/not-a-number", headers={"X-Request-ID": rid})
 
     def found():
-        res = lib.get_json(f"{lib.LOKI}/loki/api/v1/query_range",
-                           query=f'{{service_name=~".+"}} |= "{rid}"', limit="5",
-                           start=str(int((time.time() - 600) * 1e9)))["data"]["result"]
+        res = lib.get_json(
+            f"{lib.LOKI}/loki/api/v1/query_range",
+            query=f'{{service_name=~".+"}} |= "{rid}"',
+            limit="5",
+            start=str(int((time.time() - 600) * 1e9)),
+        )["data"]["result"]
         return [v for s in res for v in s["values"]]
 
     lines = lib.wait_until(f"a log line with request_id {rid} in Loki", found, timeout=60)
@@ -57,15 +63,17 @@ def check_logs() -> str:
 
 def check_traces() -> str:
     trace_id = exemplar_trace_ids()[-1]
-    trace = lib.wait_until(f"trace {trace_id} in Tempo",
-                           lambda: lib.get_json(f"{lib.TEMPO}/api/v2/traces/{trace_id}"), timeout=60)
+    trace = lib.wait_until(
+        f"trace {trace_id} in Tempo", lambda: lib.get_json(f"{lib.TEMPO}/api/v2/traces/{trace_id}"), timeout=60
+    )
     return f"trace {trace_id} in Tempo ({len(json.dumps(trace))} bytes)"
 
 
 def check_grafana() -> str:
     auth = base64.b64encode(f"admin:{lib.secret('GRAFANA_ADMIN_PASSWORD')}".encode()).decode()
-    status, body, _ = lib.http("GET", f"{lib.GRAFANA}/api/search?type=dash-db",
-                               headers={"Authorization": f"Basic {auth}"})
+    status, body, _ = lib.http(
+        "GET", f"{lib.GRAFANA}/api/search?type=dash-db", headers={"Authorization": f"Basic {auth}"}
+    )
     uids = {d["uid"] for d in json.loads(body)} if status == 200 else set()
     want = {"fastapi-overview", "fastapi-slo", "datastores", "stack-health"}
     if not want <= uids:
@@ -80,8 +88,14 @@ def check_alerts() -> str:
     return f"Alertmanager ready; sink holds {len(got) if isinstance(got, list) else '?'} notifications"
 
 
-CHECKS = [("metrics", check_metrics), ("exemplar", check_exemplars), ("logs", check_logs),
-          ("traces", check_traces), ("grafana", check_grafana), ("alerts", check_alerts)]
+CHECKS = [
+    ("metrics", check_metrics),
+    ("exemplar", check_exemplars),
+    ("logs", check_logs),
+    ("traces", check_traces),
+    ("grafana", check_grafana),
+    ("alerts", check_alerts),
+]
 
 
 def main() -> int:

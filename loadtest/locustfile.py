@@ -9,6 +9,7 @@ not as fewer requests.
 Run headless via scripts/loadtest.sh (make loadtest), or in the Locust web UI (compose profile
 `loadtest`, http://127.0.0.1:8089). See shape.py for the stages and their env variables.
 """
+
 from __future__ import annotations
 
 import random
@@ -41,8 +42,7 @@ class ApiUser(HttpUser):
 
     def random_id(self, pool: deque[int], listing: str) -> int | None:
         if not pool:
-            with self.client.get(f"{API}/{listing}?limit=50", name=f"{API}/{listing}",
-                                 catch_response=True) as resp:
+            with self.client.get(f"{API}/{listing}?limit=50", name=f"{API}/{listing}", catch_response=True) as resp:
                 if resp.ok:
                     _remember(pool, resp)
         return random.choice(pool) if pool else None
@@ -60,15 +60,13 @@ class BrowsingUser(ApiUser):
     @task(3)
     def list_items(self) -> None:
         offset = random.randint(0, 5) * 20
-        with self.client.get(f"{API}/items?limit=20&offset={offset}", name=f"{API}/items",
-                             catch_response=True) as resp:
+        with self.client.get(f"{API}/items?limit=20&offset={offset}", name=f"{API}/items", catch_response=True) as resp:
             if resp.ok:
                 _remember(ITEM_IDS, resp)
 
     @task(1)
     def list_users(self) -> None:
-        with self.client.get(f"{API}/users?limit=20", name=f"{API}/users",
-                             catch_response=True) as resp:
+        with self.client.get(f"{API}/users?limit=20", name=f"{API}/users", catch_response=True) as resp:
             if resp.ok:
                 _remember(USER_IDS, resp)
 
@@ -101,12 +99,14 @@ class CreatingUser(ApiUser):
     @task
     def create_item(self) -> None:
         owner = random.choice(USER_IDS) if USER_IDS and random.random() < 0.7 else None
-        body = {"name": f"item-{uuid.uuid4().hex[:8]}", "description": "load test item",
-                "price": f"{random.uniform(1, 500):.2f}"}
+        body = {
+            "name": f"item-{uuid.uuid4().hex[:8]}",
+            "description": "load test item",
+            "price": f"{random.uniform(1, 500):.2f}",
+        }
         if owner is not None:
             body["owner_id"] = owner
-        with self.client.post(f"{API}/items", json=body, name=f"{API}/items",
-                              catch_response=True) as resp:
+        with self.client.post(f"{API}/items", json=body, name=f"{API}/items", catch_response=True) as resp:
             if resp.status_code == 201:
                 _remember(ITEM_IDS, resp)
             elif resp.status_code == 422 and owner is not None:
@@ -122,8 +122,9 @@ class UpdatingUser(ApiUser):
         if item_id is None:
             return
         body = {"price": f"{random.uniform(1, 500):.2f}", "description": "updated by load test"}
-        with self.client.put(f"{API}/items/{item_id}", json=body, name=f"{API}/items/{{item_id}}",
-                             catch_response=True) as resp:
+        with self.client.put(
+            f"{API}/items/{item_id}", json=body, name=f"{API}/items/{{item_id}}", catch_response=True
+        ) as resp:
             if resp.status_code == 404:
                 resp.success()
 
@@ -132,8 +133,7 @@ class UpdatingUser(ApiUser):
         if len(ITEM_IDS) < 50:  # keep enough items around for the readers
             return
         item_id = ITEM_IDS.popleft()
-        with self.client.delete(f"{API}/items/{item_id}", name=f"{API}/items/{{item_id}}",
-                                catch_response=True) as resp:
+        with self.client.delete(f"{API}/items/{item_id}", name=f"{API}/items/{{item_id}}", catch_response=True) as resp:
             if resp.status_code == 404:
                 resp.success()
 
@@ -145,7 +145,6 @@ class RegisteringUser(ApiUser):
     def register(self) -> None:
         tag = uuid.uuid4().hex[:12]
         body = {"email": f"load-{tag}@example.com", "full_name": f"Load Tester {tag[:4]}"}
-        with self.client.post(f"{API}/users", json=body, name=f"{API}/users",
-                              catch_response=True) as resp:
+        with self.client.post(f"{API}/users", json=body, name=f"{API}/users", catch_response=True) as resp:
             if resp.status_code == 201:
                 _remember(USER_IDS, resp)

@@ -12,6 +12,7 @@ timeline file (JSON lines: stage, start, end, faults, expect) that loadtest/time
 The fast-burn page reaches the sink ~2 min after a fault starts (scrape/eval 15 s, `for: 1m`,
 group_wait 10 s) and resolves ~30 min after it ends (the 30m window of the 6x pair).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,26 +38,38 @@ class Stage:
     faults: dict = field(default_factory=dict)
     expect: str = "no alert"
     alerts: tuple[str, ...] = ()  # alert names this stage's fault should fire (time_to_fire.py)
-    eta_seconds: int = 0          # roughly when after the stage start
+    eta_seconds: int = 0  # roughly when after the stage start
 
 
 PAGE_ETA = 120
-_RESOLVE_NOTE = ("pages stay open until the 30m window of the 6x pair is clean (~30 min after "
-                 "the fault ended); slow-burn tickets fire 15 min after a fault and are inhibited "
-                 "while the page of the same alert fires")
+_RESOLVE_NOTE = (
+    "pages stay open until the 30m window of the 6x pair is clean (~30 min after "
+    "the fault ended); slow-burn tickets fire 15 min after a fault and are inhibited "
+    "while the page of the same alert fires"
+)
 
 
 def _stages(burst: int, spike: int, warm: int, steady: int, recovery: int) -> list[Stage]:
     return [
         Stage("warm-up", warm, expect="no alert: ramping users up, clean baseline"),
         Stage("steady", steady, expect="no alert: SLIs at ~100 %"),
-        Stage("error-burst", burst, {"error_rate_percent": 30},
-              "AvailabilityErrorBudgetBurn (critical page: 30 % 5xx = 300x burn) in ~2 min"
-              + ("; HighErrorRate (warning, per endpoint) after ~6 min" if burst >= 400 else ""),
-              ("AvailabilityErrorBudgetBurn",), PAGE_ETA),
-        Stage("latency-spike", spike, {"latency_ms": 800},
-              "LatencyErrorBudgetBurn (critical page: every API request > 0.5 s) in ~2 min",
-              ("LatencyErrorBudgetBurn",), PAGE_ETA),
+        Stage(
+            "error-burst",
+            burst,
+            {"error_rate_percent": 30},
+            "AvailabilityErrorBudgetBurn (critical page: 30 % 5xx = 300x burn) in ~2 min"
+            + ("; HighErrorRate (warning, per endpoint) after ~6 min" if burst >= 400 else ""),
+            ("AvailabilityErrorBudgetBurn",),
+            PAGE_ETA,
+        ),
+        Stage(
+            "latency-spike",
+            spike,
+            {"latency_ms": 800},
+            "LatencyErrorBudgetBurn (critical page: every API request > 0.5 s) in ~2 min",
+            ("LatencyErrorBudgetBurn",),
+            PAGE_ETA,
+        ),
         Stage("recovery", recovery, expect="faults off; " + _RESOLVE_NOTE),
     ]
 
@@ -83,13 +96,11 @@ def plan(profile: str, duration: str | None = None) -> list[Stage]:
     for st in stages:
         if t >= total:
             break
-        out.append(Stage(st.name, min(st.seconds, total - t), st.faults, st.expect, st.alerts,
-                         st.eta_seconds))
+        out.append(Stage(st.name, min(st.seconds, total - t), st.faults, st.expect, st.alerts, st.eta_seconds))
         t += out[-1].seconds
     if t < total:
         last = out[-1]
-        out[-1] = Stage(last.name, last.seconds + total - t, last.faults, last.expect,
-                        last.alerts, last.eta_seconds)
+        out[-1] = Stage(last.name, last.seconds + total - t, last.faults, last.expect, last.alerts, last.eta_seconds)
     return out
 
 
@@ -103,8 +114,7 @@ class StagedShape(LoadTestShape):
             raise ValueError(f"LOADTEST_PROFILE must be one of {sorted(PROFILES)}")
         self.users = int(os.environ.get("LOADTEST_USERS") or PROFILES[self.profile][0])
         self.stages = plan(self.profile, os.environ.get("LOADTEST_DURATION"))
-        self.timeline: Path | None = Path(os.environ.get("LOADTEST_TIMELINE")
-                                          or HERE / "reports" / "stages.jsonl")
+        self.timeline: Path | None = Path(os.environ.get("LOADTEST_TIMELINE") or HERE / "reports" / "stages.jsonl")
         self.current: dict | None = None
         self.index = -1
         _ACTIVE[0] = self
@@ -115,8 +125,12 @@ class StagedShape(LoadTestShape):
         token = os.environ.get("ADMIN_TOKEN")
         if not host or not token:
             raise RuntimeError("need --host and env ADMIN_TOKEN to switch failure injection")
-        resp = requests.put(f"{host.rstrip('/')}/admin/faults", json={**NO_FAULTS, **faults},
-                            headers={"X-Admin-Token": token}, timeout=10)
+        resp = requests.put(
+            f"{host.rstrip('/')}/admin/faults",
+            json={**NO_FAULTS, **faults},
+            headers={"X-Admin-Token": token},
+            timeout=10,
+        )
         resp.raise_for_status()
         return resp.json()
 
@@ -146,14 +160,23 @@ class StagedShape(LoadTestShape):
         st = self.stages[i]
         applied = self.set_faults(st.faults)
         started = time.time()  # the fault is live from here
-        self.current = {"profile": self.profile, "stage": st.name, "start": round(started, 3),
-                        "faults": applied, "expect": list(st.alerts), "note": st.expect}
+        self.current = {
+            "profile": self.profile,
+            "stage": st.name,
+            "start": round(started, 3),
+            "faults": applied,
+            "expect": list(st.alerts),
+            "note": st.expect,
+        }
         eta = ""
         if st.alerts:
             at = time.strftime("%H:%M:%S", time.localtime(started + st.eta_seconds))
             eta = f" (around {at})"
-        print(f"[loadtest] stage {i + 1}/{len(self.stages)} {st.name} for {st.seconds}s, "
-              f"faults {applied}: expect {st.expect}{eta}", flush=True)
+        print(
+            f"[loadtest] stage {i + 1}/{len(self.stages)} {st.name} for {st.seconds}s, "
+            f"faults {applied}: expect {st.expect}{eta}",
+            flush=True,
+        )
 
     def finish(self) -> None:
         """Faults off and the last stage closed; runs on every stop, also on Ctrl-C."""

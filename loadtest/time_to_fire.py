@@ -15,6 +15,7 @@ Exit 0 when every expected alert fired (within --max-fire seconds of its fault, 
 every --require-resolved alert resolved; 1 otherwise; 2 when the inputs cannot be read.
 Stdlib only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,9 +67,18 @@ def expectations(stages: list[dict], extra: list[str]) -> list[tuple[str, str, d
 
 def measure(name: str, severity: str, stage: dict, notifications: list[dict]) -> dict:
     start, end = stage["start"], stage.get("end")
-    row = {"alert": name, "severity": severity, "stage": stage["stage"], "fault_start": start,
-           "fault_end": end, "fired_s": None, "notified_s": None, "resolved_s": None,
-           "resolved_notified_s": None, "receivers": []}
+    row = {
+        "alert": name,
+        "severity": severity,
+        "stage": stage["stage"],
+        "fault_start": start,
+        "fault_end": end,
+        "fired_s": None,
+        "notified_s": None,
+        "resolved_s": None,
+        "resolved_notified_s": None,
+        "receivers": [],
+    }
     firing_keys = set()
     for n in sorted(notifications, key=lambda n: n["received_at"]):
         for a in n["alerts"]:
@@ -99,17 +109,23 @@ def fmt(v: float | None, sign: str = "+") -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'alert':30} {'severity':9} {'stage':14} {'fault start':12} {'fired':>7} "
-            f"{'notified':>9} {'resolved':>9} {'res.notif':>9}  receivers")
+    head = (
+        f"{'alert':30} {'severity':9} {'stage':14} {'fault start':12} {'fired':>7} "
+        f"{'notified':>9} {'resolved':>9} {'res.notif':>9}  receivers"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         start = time.strftime("%H:%M:%S", time.localtime(r["fault_start"]))
-        lines.append(f"{r['alert']:30} {r['severity']:9} {r['stage']:14} {start:12} "
-                     f"{fmt(r['fired_s']):>7} {fmt(r['notified_s']):>9} "
-                     f"{fmt(r['resolved_s']):>9} {fmt(r['resolved_notified_s']):>9}  "
-                     f"{','.join(r['receivers']) or '-'}")
-    lines.append("fired/notified: seconds after the fault started; resolved/res.notif: seconds "
-                 "after the fault ended (- = not yet)")
+        lines.append(
+            f"{r['alert']:30} {r['severity']:9} {r['stage']:14} {start:12} "
+            f"{fmt(r['fired_s']):>7} {fmt(r['notified_s']):>9} "
+            f"{fmt(r['resolved_s']):>9} {fmt(r['resolved_notified_s']):>9}  "
+            f"{','.join(r['receivers']) or '-'}"
+        )
+    lines.append(
+        "fired/notified: seconds after the fault started; resolved/res.notif: seconds "
+        "after the fault ended (- = not yet)"
+    )
     return "\n".join(lines)
 
 
@@ -117,12 +133,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timeline", type=Path, default=Path(__file__).parent / "reports" / "stages.jsonl")
     ap.add_argument("--sink", default="http://127.0.0.1:9095")
-    ap.add_argument("--expect", action="append", default=[], metavar="NAME[:SEVERITY]",
-                    help="also require this alert (default severity critical)")
+    ap.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="NAME[:SEVERITY]",
+        help="also require this alert (default severity critical)",
+    )
     ap.add_argument("--require-resolved", action="append", default=[], metavar="NAME")
     ap.add_argument("--max-fire", type=float, help="fail if an alert fired later than this")
-    ap.add_argument("--wait", type=float, default=0,
-                    help="poll the sink up to this many seconds for missing alerts")
+    ap.add_argument("--wait", type=float, default=0, help="poll the sink up to this many seconds for missing alerts")
     ap.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     args = ap.parse_args()
 
@@ -134,7 +154,8 @@ def main() -> int:
             notifications = fetch_alerts(args.sink)
             rows = [measure(n, s, st, notifications) for n, s, st in wanted]
             done = all(r["fired_s"] is not None for r in rows) and all(
-                r["resolved_s"] is not None for r in rows if r["alert"] in args.require_resolved)
+                r["resolved_s"] is not None for r in rows if r["alert"] in args.require_resolved
+            )
             if done or time.monotonic() >= deadline:
                 break
             time.sleep(5)
@@ -148,8 +169,9 @@ def main() -> int:
         if r["fired_s"] is None:
             problems.append(f"{r['alert']} ({r['severity']}) did not fire after {r['stage']}")
         elif args.max_fire is not None and r["fired_s"] > args.max_fire:
-            problems.append(f"{r['alert']} fired {r['fired_s']:.0f}s after {r['stage']} "
-                            f"started (limit {args.max_fire:.0f}s)")
+            problems.append(
+                f"{r['alert']} fired {r['fired_s']:.0f}s after {r['stage']} started (limit {args.max_fire:.0f}s)"
+            )
         if r["alert"] in args.require_resolved and r["resolved_s"] is None:
             problems.append(f"{r['alert']} ({r['severity']}) did not resolve")
     for p in problems:

@@ -1,4 +1,5 @@
 """Helpers for the Alertmanager + alert sink tests: real processes on free local ports."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,11 @@ def find_tool(name: str) -> str:
         r = subprocess.run([str(which), name], capture_output=True, text=True)
         if r.returncode == 0 and r.stdout.strip():
             return r.stdout.strip()
-    env = dict(line.split("=", 1) for line in (REPO / ".env").read_text().splitlines()
-               if "=" in line and not line.startswith("#"))
+    env = dict(
+        line.split("=", 1)
+        for line in (REPO / ".env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     cache = Path(os.environ.get("OBS_TOOLS_CACHE", "/var/cache/fastapi-obs-stack"))
     cached = cache / f"alertmanager-{env.get('ALERTMANAGER_VERSION', '')}" / name
     if cached.exists() and (cached.parent / ".complete").exists():
@@ -52,8 +56,7 @@ def free_port() -> int:
 
 def http(method: str, url: str, body: object | None = None) -> tuple[int, object]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             code, raw = resp.status, resp.read()
@@ -88,9 +91,10 @@ class Proc:
 
     def __init__(self, argv: list[str], env: dict | None = None, log: Path | None = None):
         self.log = log
-        self.fh = open(log, "w") if log else subprocess.DEVNULL
-        self.p = subprocess.Popen(argv, env={**os.environ, **(env or {})},
-                                  stdout=self.fh, stderr=subprocess.STDOUT, text=True)
+        self.fh = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed in stop())
+        self.p = subprocess.Popen(
+            argv, env={**os.environ, **(env or {})}, stdout=self.fh, stderr=subprocess.STDOUT, text=True
+        )
 
     def output(self) -> str:
         return self.log.read_text() if self.log else ""

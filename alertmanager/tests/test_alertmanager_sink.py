@@ -1,5 +1,6 @@
 """The committed Alertmanager config, run by the real pinned Alertmanager, delivering to the real
 alert sink: routing by severity/team, inhibition, resolved notifications. No mocks."""
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,16 @@ def stack(tmp_path_factory):
     (tmp / "alertmanager.yml").write_text(text)
     shutil.copytree(REPO / "alertmanager" / "templates", tmp / "templates")
     port = free_port()
-    am = Proc([binary, f"--config.file={tmp / 'alertmanager.yml'}", f"--storage.path={tmp / 'data'}",
-               f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-              log=tmp / "alertmanager.log")
+    am = Proc(
+        [
+            binary,
+            f"--config.file={tmp / 'alertmanager.yml'}",
+            f"--storage.path={tmp / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        log=tmp / "alertmanager.log",
+    )
     am_url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: http("GET", am_url + "/-/ready")[0] == 200, 30, "alertmanager /-/ready", am.p)
@@ -55,10 +63,15 @@ def received(sink_url: str, alertname: str, status: str = "firing") -> dict[str,
 
 
 def alert(name: str, severity: str, **labels: str) -> dict:
-    return {"labels": {"alertname": name, "severity": severity, **labels},
-            "annotations": {"summary": f"{name} test", "description": "posted by the test",
-                            "runbook_url": f"https://example.invalid/{name}.md"},
-            "startsAt": _now()}
+    return {
+        "labels": {"alertname": name, "severity": severity, **labels},
+        "annotations": {
+            "summary": f"{name} test",
+            "description": "posted by the test",
+            "runbook_url": f"https://example.invalid/{name}.md",
+        },
+        "startsAt": _now(),
+    }
 
 
 def test_routing_and_inhibition(stack):
@@ -73,12 +86,19 @@ def test_routing_and_inhibition(stack):
     code, body = http("POST", am_url + "/api/v2/alerts", alerts)
     assert code == 200, body
 
-    wait_for(lambda: set(received(sink_url, "PostgresDown")) == {"dba", "pager", "chat"}, 30,
-             "PostgresDown via dba, pager and chat", am.p)
-    wait_for(lambda: set(received(sink_url, "AvailabilityErrorBudgetBurn")) == {"pager", "chat"}, 30,
-             "AvailabilityErrorBudgetBurn via pager and chat", am.p)
-    wait_for(lambda: set(received(sink_url, "LokiUnhealthy")) == {"chat"}, 30,
-             "LokiUnhealthy via chat", am.p)
+    wait_for(
+        lambda: set(received(sink_url, "PostgresDown")) == {"dba", "pager", "chat"},
+        30,
+        "PostgresDown via dba, pager and chat",
+        am.p,
+    )
+    wait_for(
+        lambda: set(received(sink_url, "AvailabilityErrorBudgetBurn")) == {"pager", "chat"},
+        30,
+        "AvailabilityErrorBudgetBurn via pager and chat",
+        am.p,
+    )
+    wait_for(lambda: set(received(sink_url, "LokiUnhealthy")) == {"chat"}, 30, "LokiUnhealthy via chat", am.p)
 
     # The warning twin of the page is inhibited: Alertmanager says so, and it never reached the
     # sink although the warning sent in the same batch (LokiUnhealthy, same route) already did.
@@ -97,16 +117,22 @@ def test_resolved_notification_reaches_sink(stack):
     am_url, sink_url, am, sink = stack
     firing = alert("TargetDown", "critical", job="fastapi-app", instance="app:8000")
     assert http("POST", am_url + "/api/v2/alerts", [firing])[0] == 200
-    wait_for(lambda: set(received(sink_url, "TargetDown")) == {"pager", "chat"}, 30,
-             "TargetDown firing via pager and chat", am.p)
+    wait_for(
+        lambda: set(received(sink_url, "TargetDown")) == {"pager", "chat"},
+        30,
+        "TargetDown firing via pager and chat",
+        am.p,
+    )
 
     resolved = {**firing, "endsAt": _now(-1)}
     assert http("POST", am_url + "/api/v2/alerts", [resolved])[0] == 200
-    got = wait_for(lambda: received(sink_url, "TargetDown", status="resolved"), 30,
-                   "TargetDown resolved notification", am.p)
+    got = wait_for(
+        lambda: received(sink_url, "TargetDown", status="resolved"), 30, "TargetDown resolved notification", am.p
+    )
     assert set(got) <= {"pager", "chat"} and got
     # The sink logged one JSON line per alert, firing and resolved.
     lines = [json.loads(line) for line in sink.output().splitlines() if line.startswith("{")]
-    statuses = {line["status"] for line in lines
-                if line.get("event") == "alert" and line.get("alertname") == "TargetDown"}
+    statuses = {
+        line["status"] for line in lines if line.get("event") == "alert" and line.get("alertname") == "TargetDown"
+    }
     assert statuses == {"firing", "resolved"}, sink.output()

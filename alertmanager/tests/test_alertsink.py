@@ -1,4 +1,5 @@
 """alertsink/alertsink.py as a real process over HTTP: API, validation, bounded memory."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,23 @@ from amtest_support import http, start_sink
 
 
 def notification(name: str, status: str = "firing", receiver: str = "chat") -> dict:
-    return {"version": "4", "receiver": receiver, "status": status,
-            "groupLabels": {"alertname": name}, "commonLabels": {"alertname": name},
-            "alerts": [{"status": status, "labels": {"alertname": name, "severity": "warning"},
-                        "annotations": {"summary": f"{name} summary"},
-                        "startsAt": "2026-11-26T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
-                        "fingerprint": "abc"}]}
+    return {
+        "version": "4",
+        "receiver": receiver,
+        "status": status,
+        "groupLabels": {"alertname": name},
+        "commonLabels": {"alertname": name},
+        "alerts": [
+            {
+                "status": status,
+                "labels": {"alertname": name, "severity": "warning"},
+                "annotations": {"summary": f"{name} summary"},
+                "startsAt": "2026-11-26T10:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "fingerprint": "abc",
+            }
+        ],
+    }
 
 
 @pytest.fixture
@@ -43,7 +55,10 @@ def test_store_filter_and_log(sink):
     lines = [json.loads(line) for line in proc.output().splitlines()]
     alerts = [line for line in lines if line["event"] == "alert"]
     assert [(a["alertname"], a["status"], a["receiver"]) for a in alerts] == [
-        ("A", "firing", "chat"), ("B", "firing", "pager"), ("A", "resolved", "chat")]
+        ("A", "firing", "chat"),
+        ("B", "firing", "pager"),
+        ("A", "resolved", "chat"),
+    ]
 
 
 def test_memory_is_bounded(sink):

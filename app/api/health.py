@@ -45,9 +45,7 @@ async def _db_ping(res: Resources) -> None:
 @router.get("/health/ready")
 async def ready(res: ResourcesDep) -> JSONResponse:
     timeout = res.settings.HEALTH_CHECK_TIMEOUT_SECONDS
-    postgres, redis = await asyncio.gather(
-        _check(_db_ping(res), timeout), _check(res.cache.ping(), timeout)
-    )
+    postgres, redis = await asyncio.gather(_check(_db_ping(res), timeout), _check(res.cache.ping(), timeout))
     ok = postgres["status"] == "ok" and redis["status"] == "ok"
     body = {"status": "ready" if ok else "not_ready", "checks": {"postgres": postgres, "redis": redis}}
     return JSONResponse(body, status_code=200 if ok else 503)

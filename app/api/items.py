@@ -22,9 +22,7 @@ def _or_404(item: dict | None) -> dict:
 
 
 @router.post("", response_model=ItemOut, status_code=201)
-async def create_item(
-    data: ItemCreate, s: SessionDep, res: ResourcesDep
-) -> dict:
+async def create_item(data: ItemCreate, s: SessionDep, res: ResourcesDep) -> dict:
     try:
         return await items.create(s, res.cache, data)
     except items.OwnerNotFound:
@@ -32,15 +30,15 @@ async def create_item(
 
 
 @router.get("/{item_id}", response_model=ItemOut)
-async def get_item(
-    item_id: int, s: SessionDep, res: ResourcesDep
-) -> dict:
+async def get_item(item_id: int, s: SessionDep, res: ResourcesDep) -> dict:
     return _or_404(await items.get(s, res.cache, item_id))
 
 
 @router.put("/{item_id}", response_model=ItemOut)
 async def update_item(
-    item_id: int, data: ItemUpdate, s: SessionDep,
+    item_id: int,
+    data: ItemUpdate,
+    s: SessionDep,
     res: ResourcesDep,
 ) -> dict:
     try:
@@ -51,9 +49,7 @@ async def update_item(
 
 
 @router.delete("/{item_id}", status_code=204)
-async def delete_item(
-    item_id: int, s: SessionDep, res: ResourcesDep
-) -> Response:
+async def delete_item(item_id: int, s: SessionDep, res: ResourcesDep) -> Response:
     if not await items.delete(s, res.cache, item_id):
         raise HTTPException(status_code=404, detail=_NOT_FOUND)
     return Response(status_code=204)
@@ -69,9 +65,7 @@ async def list_items(
 
 
 @router.get("/{item_id}/enrich", response_model=EnrichedItem)
-async def enrich_item(
-    item_id: int, s: SessionDep, res: ResourcesDep
-) -> EnrichedItem:
+async def enrich_item(item_id: int, s: SessionDep, res: ResourcesDep) -> EnrichedItem:
     item = _or_404(await items.get(s, res.cache, item_id))
     base = res.settings.ENRICH_URL or f"http://127.0.0.1:{res.settings.PORT}"
     try:

@@ -14,9 +14,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("", response_model=UserOut, status_code=201)
-async def register_user(
-    data: UserCreate, s: SessionDep, res: ResourcesDep
-) -> UserOut:
+async def register_user(data: UserCreate, s: SessionDep, res: ResourcesDep) -> UserOut:
     try:
         return await users.register(s, res.cache, data)
     except users.EmailTaken:

@@ -29,7 +29,11 @@ from .settings import ObservabilitySettings
 # FastAPI >= 0.165 ships its own OpenTelemetry layer; this kit replaces it (one server
 # span from our middleware, no OTel metrics), so switch it off in the constructor.
 FASTAPI_TELEMETRY_OFF = {
-    "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
 }
 
 __all__ = [
@@ -85,9 +89,7 @@ def setup_observability(
     if not s.OBSERVABILITY_ENABLED:
         metrics.disable()
         return obs
-    recorder = (
-        metrics.enable(s.METRICS_MAX_LABEL_VALUES, s.APP_VERSION, s.APP_ENV) if s.metrics_on else None
-    )
+    recorder = metrics.enable(s.METRICS_MAX_LABEL_VALUES, s.APP_VERSION, s.APP_ENV) if s.metrics_on else None
     if not s.metrics_on:
         metrics.disable()
     if s.tracing_on:

@@ -70,13 +70,18 @@ class QueryObserver:
     def _span(self, operation: str, table: str, statement: str) -> Any:
         if not is_instrumentation_enabled():
             return None
-        attributes = {**self.base, "db.operation.name": operation, "db.collection.name": table,
-                      "db.query.text": statement}
+        attributes = {
+            **self.base,
+            "db.operation.name": operation,
+            "db.collection.name": table,
+            "db.query.text": statement,
+        }
         ctx = current_request()
         if ctx is not None and ctx.deferred is not None and ctx.root_span_id is not None:
             # inside a traced request: a record, materialized only if the request is kept
-            record = Deferred(f"{operation} {table}", SpanKind.CLIENT,
-                              trace.get_current_span().get_span_context(), attributes)
+            record = Deferred(
+                f"{operation} {table}", SpanKind.CLIENT, trace.get_current_span().get_span_context(), attributes
+            )
             ctx.deferred.append(record)
             return record
         return self.tracer.start_span(f"{operation} {table}", kind=SpanKind.CLIENT, attributes=attributes)
@@ -129,9 +134,7 @@ class _Many(_NoParams):
         return self.cursor.executemany(statement, parameters)
 
 
-def instrument_engine(
-    engine: Engine, *, metrics_on: bool, tracer_provider: Any | None, spans: str = "kit"
-) -> None:
+def instrument_engine(engine: Engine, *, metrics_on: bool, tracer_provider: Any | None, spans: str = "kit") -> None:
     """Instrument one (sync) engine. Call once per engine."""
     kit_tracer = None
     if tracer_provider is not None and spans == "kit":

@@ -58,9 +58,7 @@ def setup_sentry(s: ObservabilitySettings, **overrides: Any) -> bool:
 
 def _scrub_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode(
-        [(k, SCRUBBED if any(d in k.lower() for d in _QUERY_DENY) else v) for k, v in pairs]
-    )
+    return urlencode([(k, SCRUBBED if any(d in k.lower() for d in _QUERY_DENY) else v) for k, v in pairs])
 
 
 def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

@@ -93,9 +93,7 @@ def formatter_chain(s: ObservabilitySettings, json: bool) -> list:
 
 
 def _formatter(s: ObservabilitySettings, json: bool) -> logging.Formatter:
-    return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=FOREIGN_CHAIN, processors=formatter_chain(s, json)
-    )
+    return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=FOREIGN_CHAIN, processors=formatter_chain(s, json))
 
 
 class LineHandler(logging.Handler):
@@ -103,8 +101,9 @@ class LineHandler(logging.Handler):
     formats match, to stdout too (a StreamHandler + RotatingFileHandler pair formats it
     three times: RotatingFileHandler.shouldRollover formats once more to measure it)."""
 
-    def __init__(self, formatter: logging.Formatter, file: logging.handlers.RotatingFileHandler,
-                 echo: Any | None) -> None:
+    def __init__(
+        self, formatter: logging.Formatter, file: logging.handlers.RotatingFileHandler, echo: Any | None
+    ) -> None:
         super().__init__()
         self.setFormatter(formatter)
         self.file = file

@@ -18,9 +18,7 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 APP_INFO = Info("app", "Application version and environment")
-HTTP_REQUESTS = Counter(
-    "http_requests_total", "HTTP requests", ["method", "endpoint", "status_code"]
-)
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "endpoint", "status_code"])
 HTTP_DURATION = Histogram(
     "http_request_duration_seconds",
     "HTTP request duration until the last body byte was sent",
@@ -30,7 +28,9 @@ HTTP_DURATION = Histogram(
 HTTP_IN_PROGRESS = Gauge("http_requests_in_progress", "HTTP requests being served")
 DB_QUERIES = Counter("db_queries_total", "Database queries", ["operation", "table"])
 DB_DURATION = Histogram(
-    "db_query_duration_seconds", "Database query duration", ["operation", "table"],
+    "db_query_duration_seconds",
+    "Database query duration",
+    ["operation", "table"],
     buckets=DB_BUCKETS,
 )
 DB_CONN_ACTIVE = Gauge("db_connections_active", "Database connections checked out of the pool")

@@ -102,8 +102,13 @@ class ObservabilityMiddleware:
             else:
                 trace_id = remote.trace_id
             span_id = self.ids.generate_span_id()
-            span = Deferred(method, SpanKind.SERVER, remote,
-                            {"http.request.method": method_label(method), "url.path": path}, span_id)
+            span = Deferred(
+                method,
+                SpanKind.SERVER,
+                remote,
+                {"http.request.method": method_label(method), "url.path": path},
+                span_id,
+            )
             ctx.root_span_id, ctx.trace_int, ctx.hash = span_id, trace_id, trace_hash(trace_id)
             current = NonRecordingSpan(SpanContext(trace_id, span_id, False, _SAMPLED))
             span_token = otel_context.attach(trace.set_span_in_context(current, parent))
@@ -131,9 +136,14 @@ class ObservabilityMiddleware:
             if started:
                 raise
             await send_wrapper(
-                {"type": "http.response.start", "status": 500,
-                 "headers": [(b"content-type", b"application/json"),
-                             (b"content-length", str(len(_ERROR_BODY)).encode())]}
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(_ERROR_BODY)).encode()),
+                    ],
+                }
             )
             await send({"type": "http.response.body", "body": _ERROR_BODY})
         finally:
@@ -144,8 +154,14 @@ class ObservabilityMiddleware:
             unbind_request(ctx_token)
 
     def _finish(
-        self, scope: dict, ctx: RequestContext, span: Any, method: str, status: int,
-        duration: float, error: BaseException | None,
+        self,
+        scope: dict,
+        ctx: RequestContext,
+        span: Any,
+        method: str,
+        status: int,
+        duration: float,
+        error: BaseException | None,
     ) -> None:
         resolver = self.resolver
         if resolver is None:

@@ -31,9 +31,7 @@ class RouteResolver:
             for rc in iter_route_contexts(routes):
                 template = rc.path_format or rc.path
                 if template:
-                    mapping.setdefault(id(rc.original_route), []).append(
-                        (getattr(rc, "path_regex", None), template)
-                    )
+                    mapping.setdefault(id(rc.original_route), []).append((getattr(rc, "path_regex", None), template))
         else:  # pragma: no cover
             for route in routes:
                 mapping[id(route)] = [(None, getattr(route, "path_format", route.path))]

@@ -16,9 +16,7 @@ class ObservabilitySettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     # --- identity (OTel resource attributes, app_info, every log line) ---------------
-    APP_NAME: str = Field(
-        default="fastapi-app", validation_alias=AliasChoices("APP_NAME", "OTEL_SERVICE_NAME")
-    )
+    APP_NAME: str = Field(default="fastapi-app", validation_alias=AliasChoices("APP_NAME", "OTEL_SERVICE_NAME"))
     APP_VERSION: str = "1.0.0"
     APP_ENV: Literal["development", "production"] = "development"
 

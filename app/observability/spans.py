@@ -35,8 +35,9 @@ class Deferred:
 
     __slots__ = ("name", "kind", "parent", "start", "end", "attributes", "error", "span_id")
 
-    def __init__(self, name: str, kind: SpanKind, parent: SpanContext | None, attributes: dict,
-                 span_id: int | None = None) -> None:
+    def __init__(
+        self, name: str, kind: SpanKind, parent: SpanContext | None, attributes: dict, span_id: int | None = None
+    ) -> None:
         self.name = name
         self.kind = kind
         self.parent = parent
@@ -84,8 +85,9 @@ def materialize(d: Deferred, trace_id: int, resource: Any, new_span_id: Any) -> 
 
 
 class KeepDecisionSpanProcessor(SpanProcessor):
-    def __init__(self, delegate: SpanProcessor, *, export_all: bool, max_spans_per_request: int,
-                 resource: Any, new_span_id: Any) -> None:
+    def __init__(
+        self, delegate: SpanProcessor, *, export_all: bool, max_spans_per_request: int, resource: Any, new_span_id: Any
+    ) -> None:
         self.delegate = delegate
         self.export_all = export_all  # collector mode
         self.max_spans = max_spans_per_request

@@ -124,6 +124,4 @@ def instrument_httpx(client: Any, provider: TracerProvider | None) -> None:
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
         from opentelemetry.metrics import NoOpMeterProvider
 
-        HTTPXClientInstrumentor.instrument_client(
-            client, tracer_provider=provider, meter_provider=NoOpMeterProvider()
-        )
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider, meter_provider=NoOpMeterProvider())

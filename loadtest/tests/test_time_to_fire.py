@@ -1,4 +1,5 @@
 """loadtest/time_to_fire.py against a real alert sink process, and the shape's stage plan."""
+
 from __future__ import annotations
 
 import json
@@ -22,11 +23,16 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
 
 
-def post(url: str, receiver: str, status: str, name: str, severity: str, starts: float,
-         ends: float | None = None) -> None:
-    alert = {"status": status, "labels": {"alertname": name, "severity": severity, "job": "fastapi-app"},
-             "annotations": {}, "startsAt": iso(starts),
-             "endsAt": iso(ends) if ends else "0001-01-01T00:00:00Z"}
+def post(
+    url: str, receiver: str, status: str, name: str, severity: str, starts: float, ends: float | None = None
+) -> None:
+    alert = {
+        "status": status,
+        "labels": {"alertname": name, "severity": severity, "job": "fastapi-app"},
+        "annotations": {},
+        "startsAt": iso(starts),
+        "endsAt": iso(ends) if ends else "0001-01-01T00:00:00Z",
+    }
     code, _ = http("POST", url + "/webhook", {"receiver": receiver, "status": status, "alerts": [alert]})
     assert code == 200
 
@@ -44,19 +50,21 @@ def sink(tmp_path):
 
 def test_reports_fire_and_resolve_times(sink, tmp_path):
     now = time.time()
-    burst = {"stage": "error-burst", "start": now - 600, "end": now - 400,
-             "expect": ["AvailabilityErrorBudgetBurn"]}
-    spike = {"stage": "latency-spike", "start": now - 400, "end": now - 200,
-             "expect": ["LatencyErrorBudgetBurn"]}
+    burst = {"stage": "error-burst", "start": now - 600, "end": now - 400, "expect": ["AvailabilityErrorBudgetBurn"]}
+    spike = {"stage": "latency-spike", "start": now - 400, "end": now - 200, "expect": ["LatencyErrorBudgetBurn"]}
     timeline = tmp_path / "stages.jsonl"
-    timeline.write_text("\n".join(json.dumps(s) for s in (
-        {"stage": "steady", "start": now - 700, "end": now - 600, "expect": []}, burst, spike)) + "\n")
+    timeline.write_text(
+        "\n".join(
+            json.dumps(s)
+            for s in ({"stage": "steady", "start": now - 700, "end": now - 600, "expect": []}, burst, spike)
+        )
+        + "\n"
+    )
     # An older page of the same alert, from before this fault: must be ignored.
     post(sink, "pager", "firing", "AvailabilityErrorBudgetBurn", "critical", now - 900)
     post(sink, "pager", "firing", "AvailabilityErrorBudgetBurn", "critical", now - 600 + 95)
     post(sink, "chat", "firing", "AvailabilityErrorBudgetBurn", "critical", now - 600 + 95)
-    post(sink, "pager", "resolved", "AvailabilityErrorBudgetBurn", "critical", now - 600 + 95,
-         ends=now - 400 + 300)
+    post(sink, "pager", "resolved", "AvailabilityErrorBudgetBurn", "critical", now - 600 + 95, ends=now - 400 + 300)
 
     res = run("--timeline", str(timeline), "--sink", sink, "--json")
     assert res.returncode == 1, res.stderr  # the latency page never fired
@@ -73,8 +81,7 @@ def test_reports_fire_and_resolve_times(sink, tmp_path):
     assert run("--timeline", str(timeline), "--sink", sink).returncode == 0
     slow = run("--timeline", str(timeline), "--sink", sink, "--max-fire", "150")
     assert slow.returncode == 1 and "fired 200s after latency-spike" in slow.stderr
-    unresolved = run("--timeline", str(timeline), "--sink", sink,
-                     "--require-resolved", "LatencyErrorBudgetBurn")
+    unresolved = run("--timeline", str(timeline), "--sink", sink, "--require-resolved", "LatencyErrorBudgetBurn")
     assert unresolved.returncode == 1 and "did not resolve" in unresolved.stderr
     extra = run("--timeline", str(timeline), "--sink", sink, "--expect", "HighErrorRate:warning")
     assert extra.returncode == 1 and "HighErrorRate (warning) did not fire" in extra.stderr

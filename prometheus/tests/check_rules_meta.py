@@ -8,6 +8,7 @@
   - every rule file is loaded by some test file
 Prints one line per problem; exit 1 if any. Needs PyYAML.
 """
+
 from __future__ import annotations
 
 import re
@@ -99,8 +100,7 @@ def main() -> int:
 
     for p in problems:
         print(f"  problem: {p}")
-    print(f"check_rules_meta: {len(alerts)} alerts, {len(records)} recording rules, "
-          f"{len(problems)} problems")
+    print(f"check_rules_meta: {len(alerts)} alerts, {len(records)} recording rules, {len(problems)} problems")
     return 1 if problems else 0
 
 

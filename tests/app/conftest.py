@@ -57,5 +57,3 @@ async def app_factory(clean: None, tmp_path: Path):
         return running_app(base_settings(tmp_path, **overrides), extend=extend)
 
     return factory
-
-

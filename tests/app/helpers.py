@@ -27,7 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def alembic(database_url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "alembic", *args],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
     )
 
 

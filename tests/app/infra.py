@@ -69,9 +69,9 @@ class DedicatedRedis:
     def start(self) -> None:
         if shutil.which("redis-server"):
             self.proc = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                 "--appendonly", "no"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         elif _docker_ok():
             if self.container is None:
@@ -119,19 +119,51 @@ class DedicatedPostgres:
                 if os.geteuid() == 0:
                     shutil.chown(self.dir, "postgres", "postgres")
                 subprocess.run(
-                    self._as_pg(str(PG_BIN / "initdb"), "-D", f"{self.dir}/data", "-U", "app",
-                                "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"),
-                    check=True, capture_output=True,
+                    self._as_pg(
+                        str(PG_BIN / "initdb"),
+                        "-D",
+                        f"{self.dir}/data",
+                        "-U",
+                        "app",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ),
+                    check=True,
+                    capture_output=True,
                 )
             subprocess.run(
-                self._as_pg(str(PG_BIN / "pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/log",
-                            "-w", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off",
-                            "start"),
-                check=True, capture_output=True,
+                self._as_pg(
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    f"{self.dir}/data",
+                    "-l",
+                    f"{self.dir}/log",
+                    "-w",
+                    "-o",
+                    f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off",
+                    "start",
+                ),
+                check=True,
+                capture_output=True,
             )
             created = subprocess.run(
-                [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "-d", "postgres",
-                 "-tAc", "SELECT 1 FROM pg_database WHERE datname='app'"], capture_output=True, text=True,
+                [
+                    str(PG_BIN / "psql"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "app",
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                    "SELECT 1 FROM pg_database WHERE datname='app'",
+                ],
+                capture_output=True,
+                text=True,
             ).stdout.strip()
             if created != "1":
                 subprocess.run(
@@ -141,14 +173,34 @@ class DedicatedPostgres:
         elif _docker_ok():
             if self.container is None:
                 self.container = subprocess.check_output(
-                    ["docker", "run", "-d", "-e", "POSTGRES_USER=app", "-e", "POSTGRES_PASSWORD=app",
-                     "-e", "POSTGRES_DB=app", "-p", f"127.0.0.1:{self.port}:5432", POSTGRES_IMAGE], text=True,
+                    [
+                        "docker",
+                        "run",
+                        "-d",
+                        "-e",
+                        "POSTGRES_USER=app",
+                        "-e",
+                        "POSTGRES_PASSWORD=app",
+                        "-e",
+                        "POSTGRES_DB=app",
+                        "-p",
+                        f"127.0.0.1:{self.port}:5432",
+                        POSTGRES_IMAGE,
+                    ],
+                    text=True,
                 ).strip()
             else:
                 subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
-            assert wait_until(lambda: subprocess.run(
-                ["docker", "exec", self.container, "pg_isready", "-U", "app", "-h", "127.0.0.1"],
-                capture_output=True).returncode == 0, 60)
+            assert wait_until(
+                lambda: (
+                    subprocess.run(
+                        ["docker", "exec", self.container, "pg_isready", "-U", "app", "-h", "127.0.0.1"],
+                        capture_output=True,
+                    ).returncode
+                    == 0
+                ),
+                60,
+            )
         else:
             missing("no postgres binaries and no Docker engine for a dedicated Postgres")
         assert wait_until(lambda: port_open(self.port), 30), "dedicated postgres did not start"

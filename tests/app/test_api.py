@@ -44,9 +44,7 @@ async def test_validation_errors_are_422_with_a_clear_body(app_factory):
 async def test_items_crud_with_cache_aside_and_invalidation(app_factory):
     async with app_factory() as r:
         owner = await _user(r.client)
-        created = await r.client.post(
-            "/api/v1/items", json={"name": "lamp", "price": "12.50", "owner_id": owner["id"]}
-        )
+        created = await r.client.post("/api/v1/items", json={"name": "lamp", "price": "12.50", "owner_id": owner["id"]})
         assert created.status_code == 201
         item_id = created.json()["id"]
         hits = sample("cache_hits_total", {"cache_type": "item"})

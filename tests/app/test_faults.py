@@ -12,7 +12,10 @@ async def test_admin_requires_the_token(app_factory):
         assert (await r.client.get("/admin/faults")).status_code == 401
         assert (await r.client.get("/admin/faults", headers={"X-Admin-Token": "nope"})).status_code == 401
         assert (await r.client.get("/admin/faults", headers=H)).json() == {
-            "error_rate_percent": 0.0, "latency_ms": 0, "slow_query_ms": 0}
+            "error_rate_percent": 0.0,
+            "latency_ms": 0,
+            "slow_query_ms": 0,
+        }
     async with app_factory(ADMIN_TOKEN="") as r:
         assert (await r.client.get("/admin/faults", headers=H)).status_code == 403
 
@@ -24,8 +27,10 @@ async def test_error_rate_switch_returns_500_on_api_routes_only(app_factory):
         before = sample("http_requests_total", {"method": "GET", "endpoint": "/api/v1/users", "status_code": "5xx"})
         resp = await r.client.get("/api/v1/users")
         assert resp.status_code == 500 and resp.json() == {"detail": "injected fault"}
-        assert sample("http_requests_total",
-                      {"method": "GET", "endpoint": "/api/v1/users", "status_code": "5xx"}) == before + 1
+        assert (
+            sample("http_requests_total", {"method": "GET", "endpoint": "/api/v1/users", "status_code": "5xx"})
+            == before + 1
+        )
         assert (await r.client.get("/health")).status_code == 200
         assert (await r.client.get("/internal/ping")).status_code == 200
         await r.client.put("/admin/faults", json={}, headers=H)  # replaces all: back to zero
@@ -39,22 +44,30 @@ async def test_latency_and_slow_query_switches(app_factory):
         await r.client.put("/admin/faults", json={"latency_ms": 150}, headers=H)
         labels = {"method": "GET", "endpoint": "/api/v1/users"}
         slow_before = sample("http_request_duration_seconds_count", labels) - sample(
-            "http_request_duration_seconds_bucket", {**labels, "le": "0.1"})
+            "http_request_duration_seconds_bucket", {**labels, "le": "0.1"}
+        )
         await r.client.get("/api/v1/users")
         slow_after = sample("http_request_duration_seconds_count", labels) - sample(
-            "http_request_duration_seconds_bucket", {**labels, "le": "0.1"})
+            "http_request_duration_seconds_bucket", {**labels, "le": "0.1"}
+        )
         assert slow_after == slow_before + 1
 
         await r.client.put("/admin/faults", json={"slow_query_ms": 300}, headers=H)
         q = {"operation": "SELECT", "table": "none"}
-        over = sample("db_query_duration_seconds_count", q) - sample("db_query_duration_seconds_bucket", {**q, "le": "0.25"})
+        over = sample("db_query_duration_seconds_count", q) - sample(
+            "db_query_duration_seconds_bucket", {**q, "le": "0.25"}
+        )
         assert (await r.client.get("/api/v1/users")).status_code == 200
         over_after = sample("db_query_duration_seconds_count", q) - sample(
-            "db_query_duration_seconds_bucket", {**q, "le": "0.25"})
+            "db_query_duration_seconds_bucket", {**q, "le": "0.25"}
+        )
         assert over_after == over + 1
 
 
 async def test_env_sets_start_values(app_factory):
     async with app_factory(FAULT_ERROR_RATE_PERCENT=25, FAULT_LATENCY_MS=5, FAULT_SLOW_QUERY_MS=7) as r:
         assert (await r.client.get("/admin/faults", headers=H)).json() == {
-            "error_rate_percent": 25.0, "latency_ms": 5, "slow_query_ms": 7}
+            "error_rate_percent": 25.0,
+            "latency_ms": 5,
+            "slow_query_ms": 7,
+        }

@@ -13,8 +13,12 @@ from infra import DedicatedPostgres, DedicatedRedis
 async def test_health_endpoints(app_factory):
     async with app_factory() as r:
         health = (await r.client.get("/health")).json()
-        assert health == {"status": "ok", "service": "fastapi-app", "version": "1.0.0-test",
-                          "environment": "production"}
+        assert health == {
+            "status": "ok",
+            "service": "fastapi-app",
+            "version": "1.0.0-test",
+            "environment": "production",
+        }
         assert (await r.client.get("/health/live")).json() == {"status": "alive"}
         ready = await r.client.get("/health/ready")
         assert ready.status_code == 200
@@ -82,7 +86,7 @@ async def test_redis_down_reads_fall_back_to_postgres_and_recover(app_factory, d
 
 async def test_postgres_down_gives_fast_503_and_recovers(app_factory, dedicated_postgres):
     async with app_factory(DATABASE_URL=dedicated_postgres.url) as r:
-        user = (await r.client.post("/api/v1/users", json={"email": "p@example.com", "full_name": "P"}))
+        user = await r.client.post("/api/v1/users", json={"email": "p@example.com", "full_name": "P"})
         assert user.status_code == 201
         user_id = user.json()["id"]
         dedicated_postgres.stop()

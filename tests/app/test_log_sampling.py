@@ -20,8 +20,15 @@ class Clock:
 
 
 def make(clock=None, **kw) -> LogSampler:
-    options = dict(warning_rate=0.5, info_rate=0.1, info_per_second=100, dedup_window=60.0,
-                   dedup_max_keys=10_000, buffer_per_request=64, debug_enabled=False)
+    options = dict(
+        warning_rate=0.5,
+        info_rate=0.1,
+        info_per_second=100,
+        dedup_window=60.0,
+        dedup_max_keys=10_000,
+        buffer_per_request=64,
+        debug_enabled=False,
+    )
     options.update(kw)
     return LogSampler(clock=clock or Clock(), **options)
 

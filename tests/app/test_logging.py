@@ -64,8 +64,9 @@ async def test_unsampled_traces_still_put_ids_in_logs(app_factory):
 
 
 async def test_kept_request_keeps_lines_that_sampling_had_dropped(app_factory):
-    async with app_factory(TRACE_SAMPLE_RATE=0.0, LOG_SAMPLE_INFO=0.0, LOG_SAMPLE_WARNING=0.0,
-                           extend=_work_routes) as r:
+    async with app_factory(
+        TRACE_SAMPLE_RATE=0.0, LOG_SAMPLE_INFO=0.0, LOG_SAMPLE_WARNING=0.0, extend=_work_routes
+    ) as r:
         await r.client.get("/work", headers={"X-Request-ID": "dropped"})
         await r.client.get("/work", params={"fail": "true"}, headers={"X-Request-ID": "kept"})
         lines = r.logs()

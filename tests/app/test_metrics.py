@@ -91,7 +91,10 @@ async def test_limiter_guards_labels_in_the_app(app_factory):
         assert _req("GET", "other", "2xx") >= 1
 
 
-EXEMPLAR = re.compile(r'^http_requests_total\{endpoint="/probe",method="GET",status_code="2xx"\} \S+ # \{trace_id="([0-9a-f]{32})"\}', re.M)
+EXEMPLAR = re.compile(
+    r'^http_requests_total\{endpoint="/probe",method="GET",status_code="2xx"\} \S+ # \{trace_id="([0-9a-f]{32})"\}',
+    re.M,
+)
 
 
 def _probe(app):
@@ -116,10 +119,20 @@ async def test_exemplars_only_in_openmetrics_and_only_for_kept_traces(app_factor
         plain = await r.client.get("/metrics")
         assert plain.headers["content-type"].startswith("text/plain")
         assert "# {trace_id" not in plain.text
-        for name in ("http_requests_total", "http_request_duration_seconds_bucket", "http_requests_in_progress",
-                     "db_queries_total", "db_query_duration_seconds_bucket", "db_connections_active",
-                     "db_connections_max", "cache_hits_total", "cache_misses_total", "user_registrations_total",
-                     "active_users", "app_info"):
+        for name in (
+            "http_requests_total",
+            "http_request_duration_seconds_bucket",
+            "http_requests_in_progress",
+            "db_queries_total",
+            "db_query_duration_seconds_bucket",
+            "db_connections_active",
+            "db_connections_max",
+            "cache_hits_total",
+            "cache_misses_total",
+            "user_registrations_total",
+            "active_users",
+            "app_info",
+        ):
             assert re.search(rf"^{name}[{{ ]", plain.text, re.M) or f"# TYPE {name}" in plain.text, name
         assert 'app_info{environment="production",version="1.0.0-test"} 1.0' in plain.text
         assert 'le="0.5"' in plain.text and 'le="1.0"' in plain.text
@@ -143,8 +156,10 @@ async def test_executemany_and_no_parameter_statements_are_observed(app_factory)
         before = sample("db_queries_total", labels)
         none_before = sample("db_queries_total", {"operation": "SELECT", "table": "none"})
         async with r.app.state.res.db.sessions() as s:
-            await s.execute(text("INSERT INTO users (email, full_name) VALUES (:e, :n)"),
-                            [{"e": "m1@example.com", "n": "A"}, {"e": "m2@example.com", "n": "B"}])
+            await s.execute(
+                text("INSERT INTO users (email, full_name) VALUES (:e, :n)"),
+                [{"e": "m1@example.com", "n": "A"}, {"e": "m2@example.com", "n": "B"}],
+            )
             await s.execute(text("SELECT 1"))
             await s.commit()
         assert sample("db_queries_total", labels) == before + 1  # one executemany

@@ -59,8 +59,10 @@ async def test_exception_reaches_sentry_once_scrubbed_with_trace_id(app_factory,
             params={"password": "s3cret", "token": "t0k", "page": "2"},
             headers={
                 "traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01",
-                "Authorization": "Bearer abc.def", "Cookie": "session=xyz",
-                "X-Api-Key": "key-123", "X-Admin-Token": "adm",
+                "Authorization": "Bearer abc.def",
+                "Cookie": "session=xyz",
+                "X-Api-Key": "key-123",
+                "X-Admin-Token": "adm",
             },
         )
         assert resp.status_code == 500
@@ -88,8 +90,9 @@ async def test_traceparent_survives_with_sentry_enabled(app_factory, sentry_sink
     try:
         async with app_factory(SENTRY_DSN=dsn, ENRICH_URL=target.url) as r:
             item = (await r.client.post("/api/v1/items", json={"name": "n", "price": "1.00"})).json()
-            resp = await r.client.get(f"/api/v1/items/{item['id']}/enrich",
-                                      headers={"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"})
+            resp = await r.client.get(
+                f"/api/v1/items/{item['id']}/enrich", headers={"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"}
+            )
             assert resp.status_code == 200
             sent = {k.lower(): v for k, v in target.requests[-1]["headers"].items()}
             assert sent["traceparent"].split("-")[1] == TRACE_ID

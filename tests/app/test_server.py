@@ -19,17 +19,37 @@ def _run_server(tmp_path, extra_env: dict[str, str]) -> tuple[int, str]:
     port = free_port()
     env = {
         **os.environ,
-        "APP_ENV": "production", "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
-        "LOG_FILE": str(tmp_path / "logs" / "app.log"), "LOG_SAMPLE_INFO": "1",
+        "APP_ENV": "production",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "LOG_FILE": str(tmp_path / "logs" / "app.log"),
+        "LOG_SAMPLE_INFO": "1",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",  # dead collector on purpose
-        "TRACE_SAMPLE_RATE": "1", "PORT": str(port), "SENTRY_DSN": "", **extra_env,
+        "TRACE_SAMPLE_RATE": "1",
+        "PORT": str(port),
+        "SENTRY_DSN": "",
+        **extra_env,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
+
         def up() -> bool:
             try:
                 return httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=0.5).status_code == 200

@@ -69,8 +69,9 @@ async def test_app_mode_drops_unkept_and_keeps_errors_and_slow(app_factory):
         assert len(kept) == 1 and kept[0].attributes[KEPT_ATTRIBUTE] is True
         assert kept[0].status.is_ok is False and kept[0].events[0].name == "exception"
         r.clear_spans()
-        put = await r.client.put("/admin/faults", json={"latency_ms": 80},
-                                 headers={"X-Admin-Token": r.settings.ADMIN_TOKEN})
+        put = await r.client.put(
+            "/admin/faults", json={"latency_ms": 80}, headers={"X-Admin-Token": r.settings.ADMIN_TOKEN}
+        )
         assert put.status_code == 200
         assert (await r.client.get("/api/v1/users")).status_code == 200
         slow = r.spans()
@@ -118,8 +119,9 @@ async def test_redis_and_outbound_httpx_spans_propagate_traceparent(app_factory,
         redis = [s.name for s in spans if s.attributes.get("db.system") == "redis"]
         assert redis == ["GET", "SET"], redis  # cache miss, then fill
         assert len([s for s in spans if s.attributes.get("db.system") == "postgresql"]) == 1
-        http_client = [s for s in _by_kind(spans, SpanKind.CLIENT)
-                       if "http.url" in s.attributes or "url.full" in s.attributes]
+        http_client = [
+            s for s in _by_kind(spans, SpanKind.CLIENT) if "http.url" in s.attributes or "url.full" in s.attributes
+        ]
         assert len(http_client) == 1
         sent = stub.requests[-1]["headers"]
         traceparent = {k.lower(): v for k, v in sent.items()}["traceparent"]
@@ -130,8 +132,11 @@ async def test_redis_and_outbound_httpx_spans_propagate_traceparent(app_factory,
 
 async def test_dead_collector_never_blocks_requests(clean, tmp_path):
     settings = base_settings(
-        tmp_path, TRACE_SAMPLE_RATE=1.0, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
-        TRACE_EXPORT_TIMEOUT_SECONDS=1.0, TRACE_QUEUE_SIZE=64,
+        tmp_path,
+        TRACE_SAMPLE_RATE=1.0,
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
+        TRACE_EXPORT_TIMEOUT_SECONDS=1.0,
+        TRACE_QUEUE_SIZE=64,
     )
     import httpx
 

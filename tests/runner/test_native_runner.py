@@ -1,4 +1,5 @@
 """The native runner against a small real compose project (real Postgres, Redis, Python)."""
+
 from __future__ import annotations
 
 import json
@@ -13,16 +14,24 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixture"
 STATE = Path("/var/tmp/obs-native-fixture")
-ENV = dict(os.environ, OBS_COMPOSE_DIR=str(FIXTURE), OBS_COMPOSE_FILES="compose.yml",
-           OBS_NATIVE_STATE=str(STATE), OBS_NATIVE_NET="obsfx", OBS_NATIVE_SUBNET="10.213.1")
+ENV = dict(
+    os.environ,
+    OBS_COMPOSE_DIR=str(FIXTURE),
+    OBS_COMPOSE_FILES="compose.yml",
+    OBS_NATIVE_STATE=str(STATE),
+    OBS_NATIVE_NET="obsfx",
+    OBS_NATIVE_SUBNET="10.213.1",
+)
 
 
 def runner(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run([sys.executable, "-m", "tools.runner", *args], cwd=REPO, env=ENV,
-                       capture_output=True, text=True, timeout=240)
+    r = subprocess.run(
+        [sys.executable, "-m", "tools.runner", *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=240
+    )
     if check and r.returncode != 0:
-        logs = subprocess.run([sys.executable, "-m", "tools.runner", "logs"], cwd=REPO, env=ENV,
-                              capture_output=True, text=True).stdout
+        logs = subprocess.run(
+            [sys.executable, "-m", "tools.runner", "logs"], cwd=REPO, env=ENV, capture_output=True, text=True
+        ).stdout
         pytest.fail(f"runner {args} failed:\n{r.stdout}\n{r.stderr}\n{logs}")
     return r
 
@@ -57,10 +66,28 @@ def test_services_see_each_other_env_mounts_and_volumes(stack):
 def test_postgres_initialised_from_compose_environment(stack):
     state = json.loads((STATE / "state.json").read_text())
     pid = str(state["services"]["db"]["pid"])
-    out = subprocess.run(["nsenter", "-t", pid, "-n", "-m", "--", "/usr/lib/postgresql/15/bin/psql",
-                          "-h", "db", "-U", "fixture", "-d", "fixture", "-Atc", "select current_user"],
-                         env=dict(os.environ, PGPASSWORD="fixture-only-password"),
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "nsenter",
+            "-t",
+            pid,
+            "-n",
+            "-m",
+            "--",
+            "/usr/lib/postgresql/15/bin/psql",
+            "-h",
+            "db",
+            "-U",
+            "fixture",
+            "-d",
+            "fixture",
+            "-Atc",
+            "select current_user",
+        ],
+        env=dict(os.environ, PGPASSWORD="fixture-only-password"),
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "fixture", out.stderr
 
 

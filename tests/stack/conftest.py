@@ -74,10 +74,22 @@ def require_tool(name: str) -> str:
 def compose_config() -> dict:
     """Both compose files with every profile, rendered by the pinned docker compose CLI."""
     compose = require_tool("docker-compose")
-    cmd = [compose, "--env-file", str(REPO / ".env"), "-f", "docker-compose.yml",
-           "-f", "docker-compose.monitoring.yml", "--profile", "promtail", "--profile", "loadtest",
-           "config", "--format", "json"]
-    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                         env={**os.environ, **COMPOSE_ENV})
+    cmd = [
+        compose,
+        "--env-file",
+        str(REPO / ".env"),
+        "-f",
+        "docker-compose.yml",
+        "-f",
+        "docker-compose.monitoring.yml",
+        "--profile",
+        "promtail",
+        "--profile",
+        "loadtest",
+        "config",
+        "--format",
+        "json",
+    ]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ, **COMPOSE_ENV})
     assert out.returncode == 0, f"docker compose config failed:\n{out.stderr}"
     return json.loads(out.stdout)

@@ -19,12 +19,18 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import REPO, require_tool
 
-LINE = {"timestamp": "2026-11-26T10:00:00.123456Z", "level": "error", "event": "boom", "logger": "app",
-        "request_id": "req-1", "trace_id": "0af7651916cd43dd8448eb211c80319c",
-        "span_id": "b7ad6b7169203331", "service": "fastapi-app"}
+LINE = {
+    "timestamp": "2026-11-26T10:00:00.123456Z",
+    "level": "error",
+    "event": "boom",
+    "logger": "app",
+    "request_id": "req-1",
+    "trace_id": "0af7651916cd43dd8448eb211c80319c",
+    "span_id": "b7ad6b7169203331",
+    "service": "fastapi-app",
+}
 
 
 def free_port() -> int:
@@ -58,21 +64,36 @@ def alloy(tmp_path_factory):
     (tmp / "logs").mkdir()
     http, grpc, otlp_http = free_port(), free_port(), free_port()
     cfg = (REPO / "alloy" / "config.alloy").read_text()
-    for old, new in (("loki.write.default.receiver", "loki.echo.capture.receiver"),
-                     ('format = "logfmt"', 'format = "json"'),
-                     ('decision_wait = "10s"', 'decision_wait = "1s"'),
-                     ('"0.0.0.0:4317"', f'"127.0.0.1:{grpc}"'),
-                     ('"0.0.0.0:4318"', f'"127.0.0.1:{otlp_http}"'),
-                     ("unix:///var/run/docker.sock", f"unix://{tmp}/no-docker.sock")):
+    for old, new in (
+        ("loki.write.default.receiver", "loki.echo.capture.receiver"),
+        ('format = "logfmt"', 'format = "json"'),
+        ('decision_wait = "10s"', 'decision_wait = "1s"'),
+        ('"0.0.0.0:4317"', f'"127.0.0.1:{grpc}"'),
+        ('"0.0.0.0:4318"', f'"127.0.0.1:{otlp_http}"'),
+        ("unix:///var/run/docker.sock", f"unix://{tmp}/no-docker.sock"),
+    ):
         assert old in cfg, f"harness expects {old!r} in alloy/config.alloy"
         cfg = cfg.replace(old, new)  # every occurrence (the Docker socket appears twice)
     (tmp / "config.alloy").write_text(cfg + '\nloki.echo "capture" {}\n')
-    env = {**os.environ, "ALLOY_APP_LOG_GLOB": str(tmp / "logs" / "*.log"),
-           "TEMPO_OTLP_ENDPOINT": f"127.0.0.1:{free_port()}"}  # nothing listens: exports just fail
+    env = {
+        **os.environ,
+        "ALLOY_APP_LOG_GLOB": str(tmp / "logs" / "*.log"),
+        "TEMPO_OTLP_ENDPOINT": f"127.0.0.1:{free_port()}",
+    }  # nothing listens: exports just fail
     stderr = (tmp / "alloy.log").open("w")
-    proc = subprocess.Popen([binary, "run", str(tmp / "config.alloy"), f"--storage.path={tmp / 'data'}",
-                             f"--server.http.listen-addr=127.0.0.1:{http}", "--disable-reporting"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "run",
+            str(tmp / "config.alloy"),
+            f"--storage.path={tmp / 'data'}",
+            f"--server.http.listen-addr=127.0.0.1:{http}",
+            "--disable-reporting",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
     base = f"http://127.0.0.1:{http}"
     try:
         wait_for(lambda: proc.poll() is not None or http_get(f"{base}/-/ready"), 60, "Alloy /-/ready")
@@ -114,8 +135,11 @@ def test_pipeline_runs_without_docker_socket(alloy):
 
 def sampled_counts(base: str) -> dict[tuple[str, str], float]:
     out = {}
-    for m in re.finditer(r'^otelcol_processor_tail_sampling_count_traces_sampled_total\{([^}]*)\} (\S+)$',
-                         http_get(f"{base}/metrics") or "", re.M):
+    for m in re.finditer(
+        r"^otelcol_processor_tail_sampling_count_traces_sampled_total\{([^}]*)\} (\S+)$",
+        http_get(f"{base}/metrics") or "",
+        re.M,
+    ):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
         out[(labels["policy"].rsplit(".", 1)[-1], labels["sampled"])] = float(m.group(2))
     return out
@@ -133,8 +157,9 @@ def test_tail_sampling_policies(alloy):
             pytest.fail(f"OpenTelemetry SDK missing on CI: {exc}")
         pytest.skip(f"OpenTelemetry SDK not installed: {exc}")
     provider = TracerProvider(resource=Resource.create({"service.name": "stack-lint"}))
-    provider.add_span_processor(BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=f"127.0.0.1:{alloy['grpc']}", insecure=True)))
+    provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=f"127.0.0.1:{alloy['grpc']}", insecure=True))
+    )
     tracer = provider.get_tracer("stack-lint")
     with tracer.start_as_current_span("failing") as span:
         span.set_status(Status(StatusCode.ERROR))

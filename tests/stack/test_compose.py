@@ -8,13 +8,27 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, compose_config
 
 FILES = ("docker-compose.yml", "docker-compose.monitoring.yml")
 ONE_SHOTS = {"migrate"}
-SERVICES = {"app", "migrate", "postgres", "redis", "prometheus", "alertmanager", "alert-sink", "loki",
-            "alloy", "promtail", "tempo", "grafana", "postgres-exporter", "redis-exporter", "locust"}
+SERVICES = {
+    "app",
+    "migrate",
+    "postgres",
+    "redis",
+    "prometheus",
+    "alertmanager",
+    "alert-sink",
+    "loki",
+    "alloy",
+    "promtail",
+    "tempo",
+    "grafana",
+    "postgres-exporter",
+    "redis-exporter",
+    "locust",
+}
 
 
 def services():
@@ -27,8 +41,9 @@ def test_no_version_key_and_no_latest(name):
     assert not re.search(r"^version\s*:", text, re.M), "the `version:` key is obsolete"
     assert ":latest" not in text
     for image in re.findall(r"^\s*image:\s*(\S+)", text, re.M):
-        assert "${" in image or image.startswith("fastapi-obs-stack/") or image.startswith("python:"), \
+        assert "${" in image or image.startswith("fastapi-obs-stack/") or image.startswith("python:"), (
             f"{image}: take the tag from .env"
+        )
 
 
 def test_service_names_match_the_contract():
@@ -47,7 +62,7 @@ def test_healthchecks_are_exec_form():
             continue
         test = (svc.get("healthcheck") or {}).get("test")
         assert test, f"{name}: no healthcheck"
-        assert test[0] == "CMD", f"{name}: use the exec form ([\"CMD\", ...]); several images have no shell"
+        assert test[0] == "CMD", f'{name}: use the exec form (["CMD", ...]); several images have no shell'
 
 
 def test_dependencies_wait_for_health_or_completion():
@@ -78,8 +93,11 @@ def test_data_lives_in_named_volumes_and_configs_are_read_only():
 
 def test_prometheus_flags():
     cmd = services()["prometheus"]["command"]
-    for flag in ("--enable-feature=exemplar-storage", "--web.enable-remote-write-receiver",
-                 "--config.file=/etc/prometheus/prometheus.yml"):
+    for flag in (
+        "--enable-feature=exemplar-storage",
+        "--web.enable-remote-write-receiver",
+        "--config.file=/etc/prometheus/prometheus.yml",
+    ):
         assert flag in cmd
     assert any(c.startswith("--storage.tsdb.retention.time=") for c in cmd)
 
@@ -104,15 +122,17 @@ def test_config_files_named_in_commands_exist_in_the_repo():
     bind mounts, to a file in the repo (catches a renamed config or a wrong mount target)."""
     checked = 0
     for name, svc in services().items():
-        binds = sorted(((v["target"], v["source"]) for v in svc.get("volumes", []) if v["type"] == "bind"),
-                       key=lambda b: -len(b[0]))
+        binds = sorted(
+            ((v["target"], v["source"]) for v in svc.get("volumes", []) if v["type"] == "bind"),
+            key=lambda b: -len(b[0]),
+        )
         for arg in (svc.get("entrypoint") or []) + (svc.get("command") or []):
             path = arg.split("=", 1)[-1]
             if not re.match(r"/(etc|opt|mnt)/\S+\.(ya?ml|alloy|py)$", path):
                 continue
             target, source = next(((t, s) for t, s in binds if path.startswith(t + "/") or path == t), (None, None))
             assert target, f"{name}: {path} is not inside any bind mount"
-            host = source + path[len(target):]
+            host = source + path[len(target) :]
             assert Path(host).is_file(), f"{name}: {host} (for {path}) does not exist"
             checked += 1
     assert checked >= 7

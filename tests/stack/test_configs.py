@@ -25,8 +25,18 @@ def compose_services() -> set[str]:
 def test_prometheus_scrapes_the_app_in_openmetrics_and_every_component():
     cfg = load_yaml(PROM)
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
-    assert set(jobs) >= {"fastapi-app", "prometheus", "alertmanager", "loki", "tempo", "alloy",
-                         "grafana", "postgres", "redis", "promtail"}
+    assert set(jobs) >= {
+        "fastapi-app",
+        "prometheus",
+        "alertmanager",
+        "loki",
+        "tempo",
+        "alloy",
+        "grafana",
+        "postgres",
+        "redis",
+        "promtail",
+    }
     assert jobs["fastapi-app"]["scrape_protocols"][0] == "OpenMetricsText1.0.0", "exemplars need OpenMetrics"
     services = compose_services()
     for job in jobs.values():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import (
     DASHBOARD_DIR,
     DATASOURCES,
@@ -61,7 +60,7 @@ def test_panels_have_queries_and_fit(name):
         refs = [t.get("refId") for t in targets]
         assert len(refs) == len(set(refs)), f"panel {p.get('title')!r}: duplicate refIds {refs}"
         g = p["gridPos"]
-        assert 0 <= g["x"] and g["x"] + g["w"] <= 24, f"panel {p.get('title')!r} exceeds the 24-column grid"
+        assert g["x"] >= 0 and g["x"] + g["w"] <= 24, f"panel {p.get('title')!r} exceeds the 24-column grid"
     assert len(ids) == len(set(ids)), f"duplicate panel ids: {ids}"
 
 

@@ -24,7 +24,11 @@ def test_fixed_uids_and_types():
     ds = by_uid()
     assert set(ds) == EXPECTED_DATASOURCES
     assert {u: d["type"] for u, d in ds.items()} == {
-        "prometheus": "prometheus", "loki": "loki", "tempo": "tempo", "alertmanager": "alertmanager"}
+        "prometheus": "prometheus",
+        "loki": "loki",
+        "tempo": "tempo",
+        "alertmanager": "alertmanager",
+    }
     assert [u for u, d in ds.items() if d.get("isDefault")] == ["prometheus"]
     assert all(d["access"] == "proxy" and d.get("editable") is False for d in ds.values())
     assert ds["alertmanager"]["jsonData"]["implementation"] == "prometheus"
@@ -37,8 +41,10 @@ def test_links_between_signals_point_at_provisioned_uids():
     assert exemplars[0]["name"] == "trace_id", "the app's exemplar label is trace_id"
 
     derived = ds["loki"]["jsonData"]["derivedFields"]
-    assert any(f["datasourceUid"] == "tempo" and f["matcherRegex"] == "trace_id"
-               and f.get("matcherType") == "label" for f in derived), "Loki trace_id -> Tempo link missing"
+    assert any(
+        f["datasourceUid"] == "tempo" and f["matcherRegex"] == "trace_id" and f.get("matcherType") == "label"
+        for f in derived
+    ), "Loki trace_id -> Tempo link missing"
 
     tempo = ds["tempo"]["jsonData"]
     assert tempo["tracesToLogsV2"]["datasourceUid"] == "loki"

@@ -7,7 +7,6 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import REPO, dashboards, iter_panels, load_yaml, require_tool
 
 # Stream labels the collectors create (alloy/config.alloy, promtail/promtail.yml); a selector on
@@ -55,8 +54,9 @@ def test_there_are_queries():
 @pytest.mark.parametrize("where,expr", PROMQL, ids=[w for w, _ in PROMQL])
 def test_promql_parses(where, expr):
     promtool = require_tool("promtool")
-    out = subprocess.run([promtool, "--experimental", "promql", "format", substitute(expr)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [promtool, "--experimental", "promql", "format", substitute(expr)], capture_output=True, text=True
+    )
     assert out.returncode == 0, f"{where}: PromQL does not parse:\n  {expr}\n{out.stderr.strip()}"
 
 
@@ -93,7 +93,7 @@ def split_selector(expr: str) -> tuple[str, str]:
         elif c == '"':
             quoted = not quoted
         elif c == "}" and not quoted:
-            return expr[start + 1:i], expr[i + 1:]
+            return expr[start + 1 : i], expr[i + 1 :]
     raise ValueError("unterminated stream selector")
 
 
@@ -115,7 +115,7 @@ def logql_problems(expr: str) -> list[str]:
     problems = [f"unknown stream label {n!r}" for n, _, _ in matchers if n not in LOKI_STREAM_LABELS]
     if not any(op == "=" and val for _, op, val in matchers):
         problems.append("needs one equality matcher with a non-empty value")
-    stage = re.compile(r'\s*(\|=|!=|\|~|!~|\|)\s*')
+    stage = re.compile(r"\s*(\|=|!=|\|~|!~|\|)\s*")
     if rest.strip() and not stage.match(rest) and not rest.lstrip().startswith("["):
         problems.append(f"unexpected text after the selector: {rest.strip()[:30]!r}")
     return problems

@@ -12,6 +12,7 @@ ever torn down: the PIDs and namespaces this runner made.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -85,6 +86,7 @@ def order(services: dict) -> list[str]:
             if dep in services:
                 visit(dep)
         result.append(n)
+
     for n in sorted(services):
         visit(n)
     return result
@@ -137,18 +139,33 @@ def up(profiles: list[str], timeout: float) -> int:
         log(f"started {n} (pid {procs[n].pid}) after {t1 - t0:.1f}s")
     start_forwarder(services, state)
     once = one_shot_services(services)
-    ok = all(wait_for(n, "service_completed_successfully" if n in once else
-                      "service_healthy" if services[n].get("healthcheck") else "service_started",
-                      services, progs, procs, deadline) for n in procs)
-    log(f"{'all services up' if ok else 'FAILED: not every service became healthy'} "
-        f"in {time.monotonic() - t0:.1f}s")
+    ok = all(
+        wait_for(
+            n,
+            "service_completed_successfully"
+            if n in once
+            else "service_healthy"
+            if services[n].get("healthcheck")
+            else "service_started",
+            services,
+            progs,
+            procs,
+            deadline,
+        )
+        for n in procs
+    )
+    log(f"{'all services up' if ok else 'FAILED: not every service became healthy'} in {time.monotonic() - t0:.1f}s")
     return 0 if ok else 1
 
 
 def one_shot_services(services: dict) -> set[str]:
     """Services others wait on to complete (migrations): they are meant to exit."""
-    return {dep for s in services.values() for dep, c in (s.get("depends_on") or {}).items()
-            if c.get("condition") == "service_completed_successfully"}
+    return {
+        dep
+        for s in services.values()
+        for dep, c in (s.get("depends_on") or {}).items()
+        if c.get("condition") == "service_completed_successfully"
+    }
 
 
 def wait_for(name, cond, services, progs, procs, deadline) -> bool:
@@ -180,9 +197,14 @@ def start_forwarder(services: dict, state: dict) -> None:
             specs.append(f"{host_ip}:{port['published']}={st['addr']}:{port['target']}")
     if not specs:
         return
-    logf = open(STATE / "logs" / "_portfwd.log", "ab")
-    p = subprocess.Popen([sys.executable, "-m", "tools.runner.portfwd", *specs], cwd=REPO,
-                         stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    logf = open(STATE / "logs" / "_portfwd.log", "ab")  # noqa: SIM115 (handed to the child process)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tools.runner.portfwd", *specs],
+        cwd=REPO,
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     state["forwarder"] = p.pid
     save_state(state)
 
@@ -191,19 +213,15 @@ def kill(pids: list[int | None], grace: float = 10) -> None:
     """SIGTERM every process group at once, SIGKILL what is left after the grace period."""
     pids = [p for p in pids if p and alive(p)]
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     end = time.monotonic() + grace
     while time.monotonic() < end and any(alive(p) for p in pids):
         time.sleep(0.1)
     for pid in pids:
         if alive(pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def stop(name: str) -> int:

@@ -82,8 +82,17 @@ def launcher_script(svc: dict, prog: Program, plan) -> str:
     if prog.launcher == "postgres":
         lines += _postgres_init(svc, argv)
         args = argv[1:] if argv and argv[0].endswith("postgres") else argv
-        argv = ["runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "-D", "$PGDATA",
-                "-c", "listen_addresses=*"] + args  # the image listens on every address
+        argv = [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(PG_BIN / "postgres"),
+            "-D",
+            "$PGDATA",
+            "-c",
+            "listen_addresses=*",
+        ] + args  # the image listens on every address
         lines.append("exec " + " ".join(a if a == "$PGDATA" else shlex.quote(a) for a in argv))
         return "\n".join(lines) + "\n"
     workdir = workdir_of(svc, prog)
@@ -103,7 +112,7 @@ def _postgres_init(svc: dict, argv: list[str]) -> list[str]:
     """What the postgres image's entrypoint does on an empty data directory."""
     return [
         "mount -t tmpfs tmpfs /var/run/postgresql && chown postgres /var/run/postgresql",
-        'PGDATA=${PGDATA:-/var/lib/postgresql/data}; export PGDATA',
+        "PGDATA=${PGDATA:-/var/lib/postgresql/data}; export PGDATA",
         'mkdir -p "$PGDATA" && chown -R postgres "$PGDATA" && chmod 700 "$PGDATA"',
         'if [ ! -s "$PGDATA/PG_VERSION" ]; then',
         '  pw=$(mktemp); printf "%s" "$POSTGRES_PASSWORD" > "$pw"; chown postgres "$pw"',
@@ -111,7 +120,7 @@ def _postgres_init(svc: dict, argv: list[str]) -> list[str]:
         '--pwfile="$pw" --auth-local=trust --auth-host=scram-sha-256 >/dev/null; rm -f "$pw"',
         '  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"',
         f'  runuser -u postgres -- {PG_BIN}/pg_ctl -D "$PGDATA" -o "-c listen_addresses=" -w start >/dev/null',
-        '  db=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}',
+        "  db=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}",
         '  [ "$db" = postgres ] || runuser -u postgres -- psql -U "${POSTGRES_USER:-postgres}" -d postgres '
         '-c "CREATE DATABASE \\"$db\\"" >/dev/null',
         f'  runuser -u postgres -- {PG_BIN}/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null',
@@ -129,12 +138,26 @@ def start(svc: dict, prog: Program, state_dir: Path, created: list[str]) -> subp
     script = state_dir / "launch" / f"{name}.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(launcher_script(svc, prog, plan))
-    log = open(state_dir / "logs" / f"{name}.log", "ab", buffering=0)
+    log = open(state_dir / "logs" / f"{name}.log", "ab", buffering=0)  # noqa: SIM115 (handed to the child process)
     return subprocess.Popen(
-        ["ip", "netns", "exec", ns_name(name), "unshare", "--mount", "--uts", "--propagation", "private",
-         "/bin/sh", str(script)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env=service_env(svc), start_new_session=True,
+        [
+            "ip",
+            "netns",
+            "exec",
+            ns_name(name),
+            "unshare",
+            "--mount",
+            "--uts",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            str(script),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=service_env(svc),
+        start_new_session=True,
     )
 
 
@@ -154,8 +177,12 @@ def healthcheck(svc: dict, prog: Program, pid: int) -> bool:
         argv[0] = prog.aliases.get(argv[0], argv[0])
     timeout = _seconds((svc.get("healthcheck") or {}).get("timeout"), 5)
     try:
-        r = subprocess.run(["nsenter", "-t", str(pid), "-n", "-m", "--"] + argv, env=service_env(svc),
-                           capture_output=True, timeout=timeout)
+        r = subprocess.run(
+            ["nsenter", "-t", str(pid), "-n", "-m", "--"] + argv,
+            env=service_env(svc),
+            capture_output=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return False
     return r.returncode == 0
@@ -170,4 +197,3 @@ def _seconds(value, default: float) -> float:
     units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
     parts = re.findall(r"([\d.]+)(ms|h|m|s)", str(value))
     return sum(float(n) * units[u] for n, u in parts) or default
-

@@ -1,6 +1,6 @@
 """Publishes service ports on this machine's loopback, as `ports: 127.0.0.1:H:C` does.
 
-    python -m tools.runner.portfwd 127.0.0.1:9090=10.213.0.12:9090 ...
+python -m tools.runner.portfwd 127.0.0.1:9090=10.213.0.12:9090 ...
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ def _handler(host: str, port: int):
     async def handle(reader, writer):
         try:
             up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             writer.close()
             return
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
     return handle
 
 

@@ -25,10 +25,10 @@ def which_tool(name: str) -> str | None:
 
 @dataclass
 class Program:
-    entrypoint: list[str]              # native replacement for the image ENTRYPOINT
-    workdir: str = "/"                 # the image's WORKDIR
+    entrypoint: list[str]  # native replacement for the image ENTRYPOINT
+    workdir: str = "/"  # the image's WORKDIR
     aliases: dict[str, str] = field(default_factory=dict)  # argv[0] in command/healthcheck → native
-    launcher: str = "exec"             # "exec", "postgres" or "redis": what the image entrypoint adds
+    launcher: str = "exec"  # "exec", "postgres" or "redis": what the image entrypoint adds
 
 
 def program_for(image: str | None, build: bool) -> Program | str:
@@ -59,11 +59,19 @@ def program_for(image: str | None, build: bool) -> Program | str:
             aliases.update({"/bin/promtool": promtool, "promtool": promtool})
         return Program(entrypoint=[path], workdir=workdir, aliases=aliases)
     if repo == "postgres":
-        return Program(entrypoint=[], workdir="/", launcher="postgres",
-                       aliases={n: str(PG_BIN / n) for n in ("postgres", "pg_isready", "psql", "initdb")})
+        return Program(
+            entrypoint=[],
+            workdir="/",
+            launcher="postgres",
+            aliases={n: str(PG_BIN / n) for n in ("postgres", "pg_isready", "psql", "initdb")},
+        )
     if repo == "redis":
-        return Program(entrypoint=[], workdir="/data", launcher="redis",
-                       aliases={"redis-server": shutil.which("redis-server") or "redis-server"})
+        return Program(
+            entrypoint=[],
+            workdir="/data",
+            launcher="redis",
+            aliases={"redis-server": shutil.which("redis-server") or "redis-server"},
+        )
     if repo in ("python", "locustio/locust"):
         ep = [] if repo == "python" else [os.path.join(venv_bin, "locust")]
         return Program(entrypoint=ep, workdir="/", aliases={"python": _python(), "python3": _python()})
