@@ -61,7 +61,7 @@ endif
 
 .PHONY: verify
 verify: secrets ## signal-flow doctor against the running stack
-	$(PY) -m e2e.verify
+	$(PY) -m scripts.verify
 
 .PHONY: clean
 clean: ## stop everything and delete volumes, reports and caches in the repo
@@ -86,8 +86,11 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 	.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port 8000 --no-access-log
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test test-app test-rules check test-stack test-runner e2e bench loadtest tools
-test: check test-rules test-stack test-app test-runner ## every test that needs no running stack
+.PHONY: test test-kit test-app test-rules check test-configs test-runner e2e bench loadtest tools
+test: check test-rules test-configs test-kit test-app test-runner ## every test that needs no running stack
+
+test-kit: venv ## the observability kit's own tests (no services needed)
+	$(PY) -m pytest -q tests/kit
 
 test-app: venv ## app tests against real Postgres and Redis
 	scripts/test-app.sh
@@ -95,8 +98,8 @@ test-app: venv ## app tests against real Postgres and Redis
 test-rules: ## promtool rule tests, amtool config + routing tests, alert sink test
 	scripts/test-rules.sh
 
-test-stack: venv ## dashboard lint and provisioning checks
-	$(PY) -m pytest -q tests/stack
+test-configs: venv ## compose, backend configs, dashboards, provisioning, the Alloy pipeline
+	$(PY) -m pytest -q tests/configs
 
 check: ## every config through its own validator at the pinned version
 	scripts/check-configs.sh

@@ -7,7 +7,7 @@
 # Loki, Promtail and Tempo have no native build here (AGPL): they are validated with
 # `docker run` of the pinned image when a Docker engine answers; otherwise the check is
 # reported as NOT RUN and is not counted as passed. Alertmanager (amtool) is checked by
-# scripts/test-rules.sh. Grafana has no offline validator: tests/stack lints its files.
+# scripts/test-rules.sh. Grafana has no offline validator: tests/configs lints its files.
 # Ends with "N passed, M failed, K not run"; exits 1 if anything failed. With CI=true a
 # missing native tool (promtool, alloy, docker-compose) counts as a failure.
 set -uo pipefail

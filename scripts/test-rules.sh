@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Alerting tests that need no running stack (make test-rules):
-#   promtool check rules + promtool test rules (prometheus/rules, prometheus/tests)
-#   rule metadata/coverage (prometheus/tests/check_rules_meta.py)
+#   promtool check rules + promtool test rules (prometheus/rules/*.rules.yml, *.test.yml beside them)
+#   rule metadata/coverage (tests/alerting/check_rules_meta.py)
 #   amtool check-config (committed config, and rendered with every external receiver)
 #   amtool config routes test for each case in alertmanager/routing-tests.txt
-#   pytest alertmanager/tests: real Alertmanager + real alert sink
-#   pytest loadtest/tests: time_to_fire.py against the real sink, the load shape's stage plan
+#   pytest tests/alerting: real Alertmanager + real alert sink
+#   pytest tests/loadtest: time_to_fire.py against the real sink, the load shape's stage plan
 # Prints "N passed, M failed"; exits 1 on any failure. A missing tool is reported as skipped;
 # with CI=true it is a failure.
 set -uo pipefail
@@ -49,7 +49,7 @@ if PROMTOOL=$(tool promtool); then
   for f in prometheus/rules/*.rules.yml; do
     check "promtool check rules $f" "$PROMTOOL" check rules "$f"
   done
-  for f in prometheus/tests/*.test.yml; do
+  for f in prometheus/rules/*.test.yml; do
     check "promtool test rules $f" "$PROMTOOL" test rules "$f"
   done
 else
@@ -61,7 +61,7 @@ for candidate in "$PY" python3; do
   if "$candidate" -c 'import yaml' 2>/dev/null; then YPY=$candidate; break; fi
 done
 if [ -n "$YPY" ]; then
-  check "rule metadata, runbooks and test coverage" "$YPY" prometheus/tests/check_rules_meta.py
+  check "rule metadata, runbooks and test coverage" "$YPY" tests/alerting/check_rules_meta.py
 else
   skip "rule metadata check: PyYAML missing for $PY and python3 (make venv)"
 fi
@@ -110,10 +110,10 @@ pytest_check() {  # name, paths...: a skipped test is reported as skipped, never
   else bad "$name"; echo "$out" | indent; fi
 }
 if "$PY" -c 'import pytest' 2>/dev/null; then
-  pytest_check "pytest alertmanager/tests (real Alertmanager + alert sink)" alertmanager/tests
-  pytest_check "pytest loadtest/tests (time_to_fire against the sink, stage plan)" loadtest/tests
+  pytest_check "pytest tests/alerting (real Alertmanager + alert sink)" tests/alerting
+  pytest_check "pytest tests/loadtest (time_to_fire against the sink, stage plan)" tests/loadtest
 else
-  skip "pytest alertmanager/tests loadtest/tests: pytest missing for $PY (make venv)"
+  skip "pytest tests/alerting tests/loadtest: pytest missing for $PY (make venv)"
 fi
 
 if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 APP = os.environ.get("E2E_APP_URL", "http://127.0.0.1:8000")
 PROM = os.environ.get("E2E_PROMETHEUS_URL", "http://127.0.0.1:9090")
 ALERTMANAGER = os.environ.get("E2E_ALERTMANAGER_URL", "http://127.0.0.1:9093")

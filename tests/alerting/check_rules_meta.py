@@ -3,7 +3,7 @@
 
   - every alert: severity label (critical|warning), summary, description, runbook_url of the
     form RUNBOOK_BASE/<AlertName>.md, and docs/runbooks/<AlertName>.md exists (no orphans)
-  - every (alert, severity) has a firing case and every alert a quiet case in prometheus/tests
+  - every (alert, severity) has a firing case and every alert a quiet case in prometheus/rules/*.test.yml
   - every recording rule has a promql_expr_test and is listed in prometheus/rules/README.md
   - every rule file is loaded by some test file
 Prints one line per problem; exit 1 if any. Needs PyYAML.
@@ -23,7 +23,6 @@ except ImportError:
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "prometheus" / "rules"
-TESTS = REPO / "prometheus" / "tests"
 RUNBOOKS = REPO / "docs" / "runbooks"
 RUNBOOK_BASE = "https://github.com/your-org/fastapi-observability-stack/blob/main/docs/runbooks"
 SEVERITIES = {"critical", "warning"}
@@ -70,7 +69,7 @@ def main() -> int:
     quiet: set[str] = set()
     exprs: list[str] = []
     loaded: set[Path] = set()
-    for path in sorted(TESTS.glob("*.test.yml")):
+    for path in sorted(RULES.glob("*.test.yml")):
         doc = load(path)
         loaded |= {(path.parent / f).resolve() for f in doc.get("rule_files", [])}
         for test in doc.get("tests", []):
@@ -84,7 +83,7 @@ def main() -> int:
 
     for path in rule_files:
         if path.resolve() not in loaded:
-            problems.append(f"{path.name} is not loaded by any prometheus/tests/*.test.yml")
+            problems.append(f"{path.name} is not loaded by any prometheus/rules/*.test.yml")
     for name, sevs in sorted(alerts.items()):
         for sev in sorted(s for s in sevs - firing[name] if s):
             problems.append(f"{name}: no firing test case with severity {sev}")

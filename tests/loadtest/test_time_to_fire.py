@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "alertmanager" / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "alerting"))
 from amtest_support import http, start_sink  # noqa: E402
 
 TTF = REPO / "loadtest" / "time_to_fire.py"

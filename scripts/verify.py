@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 
-from e2e import lib
+from tests.e2e import lib
 
 
 def check_metrics() -> str:
