@@ -1,4 +1,5 @@
 """`make verify`: a signal-flow doctor for a running stack. One PASS/FAIL line per signal.
+Run from the repository root: python -m scripts.verify
 
 metrics   every Prometheus target is up
 exemplar  the app's latency histogram carries trace_id exemplars
@@ -16,11 +17,13 @@ import sys
 import time
 import uuid
 
-from tests.e2e import lib
+from tests.support import stack
+from tests.support.http import answers, get_json, request
+from tests.support.net import poll_until
 
 
 def check_metrics() -> str:
-    active = lib.get_json(f"{lib.PROM}/api/v1/targets", state="active")["data"]["activeTargets"]
+    active = get_json(f"{stack.PROM}/api/v1/targets", state="active")["data"]["activeTargets"]
     down = [f"{t['labels']['job']} ({t['lastError'] or t['health']})" for t in active if t["health"] != "up"]
     if down:
         raise AssertionError("targets down: " + ", ".join(down))
@@ -28,8 +31,8 @@ def check_metrics() -> str:
 
 
 def exemplar_trace_ids() -> list[str]:
-    data = lib.get_json(
-        f"{lib.PROM}/api/v1/query_exemplars",
+    data = get_json(
+        f"{stack.PROM}/api/v1/query_exemplars",
         query='http_request_duration_seconds_bucket{job="fastapi-app"}',
         start=str(time.time() - 3600),
         end=str(time.time()),
@@ -38,41 +41,41 @@ def exemplar_trace_ids() -> list[str]:
 
 
 def check_exemplars() -> str:
-    ids = lib.wait_until("exemplars", exemplar_trace_ids, timeout=45)
+    ids = poll_until("exemplars", exemplar_trace_ids, timeout=45)
     return f"{len(ids)} exemplars, e.g. trace_id {ids[-1]}"
 
 
 def check_logs() -> str:
     rid = f"verify-{uuid.uuid4().hex[:12]}"
-    lib.http("GET", f"{lib.APP}/api/v1/items?limit=1", headers={"X-Request-ID": rid})
+    request("GET", f"{stack.APP}/api/v1/items?limit=1", headers={"X-Request-ID": rid})
     # ERROR lines are always kept; an access line may be sampled out, so ask for a failing one too.
-    lib.http("GET", f"{lib.APP}/api/v1/items/not-a-number", headers={"X-Request-ID": rid})
+    request("GET", f"{stack.APP}/api/v1/items/not-a-number", headers={"X-Request-ID": rid})
 
     def found():
-        res = lib.get_json(
-            f"{lib.LOKI}/loki/api/v1/query_range",
+        res = get_json(
+            f"{stack.LOKI}/loki/api/v1/query_range",
             query=f'{{service_name=~".+"}} |= "{rid}"',
             limit="5",
             start=str(int((time.time() - 600) * 1e9)),
         )["data"]["result"]
         return [v for s in res for v in s["values"]]
 
-    lines = lib.wait_until(f"a log line with request_id {rid} in Loki", found, timeout=60)
+    lines = poll_until(f"a log line with request_id {rid} in Loki", found, timeout=60)
     return f"request {rid} found in Loki ({len(lines)} lines)"
 
 
 def check_traces() -> str:
     trace_id = exemplar_trace_ids()[-1]
-    trace = lib.wait_until(
-        f"trace {trace_id} in Tempo", lambda: lib.get_json(f"{lib.TEMPO}/api/v2/traces/{trace_id}"), timeout=60
+    trace = poll_until(
+        f"trace {trace_id} in Tempo", lambda: get_json(f"{stack.TEMPO}/api/v2/traces/{trace_id}"), timeout=60
     )
     return f"trace {trace_id} in Tempo ({len(json.dumps(trace))} bytes)"
 
 
 def check_grafana() -> str:
-    auth = base64.b64encode(f"admin:{lib.secret('GRAFANA_ADMIN_PASSWORD')}".encode()).decode()
-    status, body, _ = lib.http(
-        "GET", f"{lib.GRAFANA}/api/search?type=dash-db", headers={"Authorization": f"Basic {auth}"}
+    auth = base64.b64encode(f"admin:{stack.secret('GRAFANA_ADMIN_PASSWORD')}".encode()).decode()
+    status, body, _ = request(
+        "GET", f"{stack.GRAFANA}/api/search?type=dash-db", headers={"Authorization": f"Basic {auth}"}
     )
     uids = {d["uid"] for d in json.loads(body)} if status == 200 else set()
     want = {"fastapi-overview", "fastapi-slo", "datastores", "stack-health"}
@@ -82,9 +85,9 @@ def check_grafana() -> str:
 
 
 def check_alerts() -> str:
-    if not lib.up(f"{lib.ALERTMANAGER}/-/ready"):
+    if not answers(f"{stack.ALERTMANAGER}/-/ready"):
         raise AssertionError("Alertmanager not ready")
-    got = lib.get_json(f"{lib.SINK}/alerts")
+    got = get_json(f"{stack.SINK}/alerts")
     return f"Alertmanager ready; sink holds {len(got) if isinstance(got, list) else '?'} notifications"
 
 

@@ -9,7 +9,12 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from amtest_support import REPO, Proc, find_tool, free_port, http, start_sink, wait_for
+
+from tests.support import REPO
+from tests.support.http import exchange
+from tests.support.net import free_port, poll_until
+from tests.support.procs import Proc, start_sink
+from tests.support.tools import require_tool
 
 CONFIG = REPO / "alertmanager" / "alertmanager.yml"
 
@@ -20,7 +25,7 @@ def _now(delta: float = 0) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    binary = find_tool("alertmanager")
+    binary = require_tool("alertmanager")
     tmp = tmp_path_factory.mktemp("am")
     sink, sink_url = start_sink(tmp)
     # Same routes, receivers and inhibition; only the sink address and the wait timings change
@@ -44,16 +49,21 @@ def stack(tmp_path_factory):
     )
     am_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: http("GET", am_url + "/-/ready")[0] == 200, 30, "alertmanager /-/ready", am.p)
+        until("alertmanager /-/ready", lambda: exchange("GET", am_url + "/-/ready")[0] == 200, am)
         yield am_url, sink_url, am, sink
     finally:
         am.stop()
         sink.stop()
 
 
+def until(what: str, probe, am: Proc):
+    """Poll probe() for 30 s; fail at once with its output if Alertmanager has died."""
+    return poll_until(what, lambda: am.alive() and probe(), 30)
+
+
 def received(sink_url: str, alertname: str, status: str = "firing") -> dict[str, list[dict]]:
     """receiver -> alerts with that name and status that reached the sink."""
-    _, notifications = http("GET", f"{sink_url}/alerts?alertname={alertname}")
+    _, notifications = exchange("GET", f"{sink_url}/alerts?alertname={alertname}")
     out: dict[str, list[dict]] = {}
     for n in notifications:
         for a in n["alerts"]:
@@ -76,33 +86,31 @@ def alert(name: str, severity: str, **labels: str) -> dict:
 
 def test_routing_and_inhibition(stack):
     am_url, sink_url, am, sink = stack
-    http("DELETE", sink_url + "/alerts")
+    exchange("DELETE", sink_url + "/alerts")
     alerts = [
         alert("AvailabilityErrorBudgetBurn", "critical", job="fastapi-app", slo="availability"),
         alert("AvailabilityErrorBudgetBurn", "warning", job="fastapi-app", slo="availability"),
         alert("PostgresDown", "critical", team="dba", job="postgres-exporter", instance="pg:9187"),
         alert("LokiUnhealthy", "warning", job="loki", instance="loki:3100"),
     ]
-    code, body = http("POST", am_url + "/api/v2/alerts", alerts)
+    code, body = exchange("POST", am_url + "/api/v2/alerts", alerts)
     assert code == 200, body
 
-    wait_for(
-        lambda: set(received(sink_url, "PostgresDown")) == {"dba", "pager", "chat"},
-        30,
+    until(
         "PostgresDown via dba, pager and chat",
-        am.p,
+        lambda: set(received(sink_url, "PostgresDown")) == {"dba", "pager", "chat"},
+        am,
     )
-    wait_for(
-        lambda: set(received(sink_url, "AvailabilityErrorBudgetBurn")) == {"pager", "chat"},
-        30,
+    until(
         "AvailabilityErrorBudgetBurn via pager and chat",
-        am.p,
+        lambda: set(received(sink_url, "AvailabilityErrorBudgetBurn")) == {"pager", "chat"},
+        am,
     )
-    wait_for(lambda: set(received(sink_url, "LokiUnhealthy")) == {"chat"}, 30, "LokiUnhealthy via chat", am.p)
+    until("LokiUnhealthy via chat", lambda: set(received(sink_url, "LokiUnhealthy")) == {"chat"}, am)
 
     # The warning twin of the page is inhibited: Alertmanager says so, and it never reached the
     # sink although the warning sent in the same batch (LokiUnhealthy, same route) already did.
-    _, state = http("GET", am_url + '/api/v2/alerts?filter=alertname="AvailabilityErrorBudgetBurn"')
+    _, state = exchange("GET", am_url + '/api/v2/alerts?filter=alertname="AvailabilityErrorBudgetBurn"')
     warning = [a for a in state if a["labels"]["severity"] == "warning"]
     assert len(warning) == 1
     assert warning[0]["status"]["state"] == "suppressed"
@@ -116,19 +124,14 @@ def test_routing_and_inhibition(stack):
 def test_resolved_notification_reaches_sink(stack):
     am_url, sink_url, am, sink = stack
     firing = alert("TargetDown", "critical", job="fastapi-app", instance="app:8000")
-    assert http("POST", am_url + "/api/v2/alerts", [firing])[0] == 200
-    wait_for(
-        lambda: set(received(sink_url, "TargetDown")) == {"pager", "chat"},
-        30,
-        "TargetDown firing via pager and chat",
-        am.p,
+    assert exchange("POST", am_url + "/api/v2/alerts", [firing])[0] == 200
+    until(
+        "TargetDown firing via pager and chat", lambda: set(received(sink_url, "TargetDown")) == {"pager", "chat"}, am
     )
 
     resolved = {**firing, "endsAt": _now(-1)}
-    assert http("POST", am_url + "/api/v2/alerts", [resolved])[0] == 200
-    got = wait_for(
-        lambda: received(sink_url, "TargetDown", status="resolved"), 30, "TargetDown resolved notification", am.p
-    )
+    assert exchange("POST", am_url + "/api/v2/alerts", [resolved])[0] == 200
+    got = until("TargetDown resolved notification", lambda: received(sink_url, "TargetDown", status="resolved"), am)
     assert set(got) <= {"pager", "chat"} and got
     # The sink logged one JSON line per alert, firing and resolved.
     lines = [json.loads(line) for line in sink.output().splitlines() if line.startswith("{")]

@@ -6,7 +6,9 @@ import json
 from http.client import HTTPConnection
 
 import pytest
-from amtest_support import http, start_sink
+
+from tests.support.http import exchange
+from tests.support.procs import start_sink
 
 
 def notification(name: str, status: str = "firing", receiver: str = "chat") -> dict:
@@ -38,18 +40,18 @@ def sink(tmp_path):
 
 def test_store_filter_and_log(sink):
     proc, url = sink
-    assert http("POST", url + "/webhook", notification("A"))[0] == 200
-    assert http("POST", url + "/webhook", notification("B", receiver="pager"))[0] == 200
-    assert http("POST", url + "/webhook", notification("A", status="resolved"))[0] == 200
+    assert exchange("POST", url + "/webhook", notification("A"))[0] == 200
+    assert exchange("POST", url + "/webhook", notification("B", receiver="pager"))[0] == 200
+    assert exchange("POST", url + "/webhook", notification("A", status="resolved"))[0] == 200
 
-    code, items = http("GET", url + "/alerts")
+    code, items = exchange("GET", url + "/alerts")
     assert code == 200
     assert [n["alerts"][0]["labels"]["alertname"] for n in items] == ["A", "B", "A"]
     assert all(isinstance(n["received_at"], float) and n["received_at_iso"].endswith("Z") for n in items)
-    assert len(http("GET", url + "/alerts?alertname=A")[1]) == 2
-    assert len(http("GET", url + "/alerts?alertname=A&status=resolved")[1]) == 1
-    assert [n["receiver"] for n in http("GET", url + "/alerts?receiver=pager")[1]] == ["pager"]
-    assert http("GET", url + "/healthz") == (200, {"status": "ok", "notifications": 3})
+    assert len(exchange("GET", url + "/alerts?alertname=A")[1]) == 2
+    assert len(exchange("GET", url + "/alerts?alertname=A&status=resolved")[1]) == 1
+    assert [n["receiver"] for n in exchange("GET", url + "/alerts?receiver=pager")[1]] == ["pager"]
+    assert exchange("GET", url + "/healthz") == (200, {"status": "ok", "notifications": 3})
 
     proc.stop()  # flush and close the log, then read it: one JSON line per alert
     lines = [json.loads(line) for line in proc.output().splitlines()]
@@ -64,20 +66,20 @@ def test_store_filter_and_log(sink):
 def test_memory_is_bounded(sink):
     _, url = sink
     for i in range(5):
-        assert http("POST", url + "/webhook", notification(f"N{i}"))[0] == 200
-    names = [n["alerts"][0]["labels"]["alertname"] for n in http("GET", url + "/alerts")[1]]
+        assert exchange("POST", url + "/webhook", notification(f"N{i}"))[0] == 200
+    names = [n["alerts"][0]["labels"]["alertname"] for n in exchange("GET", url + "/alerts")[1]]
     assert names == ["N2", "N3", "N4"]
-    assert http("DELETE", url + "/alerts")[0] == 200
-    assert http("GET", url + "/alerts") == (200, [])
+    assert exchange("DELETE", url + "/alerts")[0] == 200
+    assert exchange("GET", url + "/alerts") == (200, [])
 
 
 def test_rejects_bad_requests(sink):
     _, url = sink
-    assert http("POST", url + "/webhook", {"no": "alerts"})[0] == 400
-    assert http("POST", url + "/webhook", {"alerts": ["not an object"]})[0] == 400
-    assert http("POST", url + "/webhook", [1, 2])[0] == 400
-    assert http("POST", url + "/elsewhere", notification("A"))[0] == 404
-    assert http("GET", url + "/nothing")[0] == 404
+    assert exchange("POST", url + "/webhook", {"no": "alerts"})[0] == 400
+    assert exchange("POST", url + "/webhook", {"alerts": ["not an object"]})[0] == 400
+    assert exchange("POST", url + "/webhook", [1, 2])[0] == 400
+    assert exchange("POST", url + "/elsewhere", notification("A"))[0] == 404
+    assert exchange("GET", url + "/nothing")[0] == 404
     # Refused from the header alone, before any of the body is read.
     conn = HTTPConnection(url.removeprefix("http://"), timeout=5)
     conn.putrequest("POST", "/webhook")
@@ -85,4 +87,4 @@ def test_rejects_bad_requests(sink):
     conn.endheaders()
     assert conn.getresponse().status == 413
     conn.close()
-    assert http("GET", url + "/alerts") == (200, [])
+    assert exchange("GET", url + "/alerts") == (200, [])

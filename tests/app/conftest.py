@@ -9,7 +9,9 @@ from urllib.parse import urlparse
 
 import pytest
 from helpers import DATABASE_URL, REDIS_URL, alembic, base_settings, running_app
-from infra import missing, port_open
+
+from tests.support.ci import missing
+from tests.support.net import port_open
 
 
 def _reachable(url: str, default_port: int) -> bool:

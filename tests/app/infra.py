@@ -9,45 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-import pytest
+from tests.support.ci import missing
+from tests.support.net import free_port, poll_until, port_open
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 POSTGRES_IMAGE = os.environ.get("TEST_POSTGRES_IMAGE", "postgres:15.14-bookworm")
 REDIS_IMAGE = os.environ.get("TEST_REDIS_IMAGE", "redis:7.0.15-bookworm")
-
-
-def missing(reason: str) -> None:
-    """No real dependency: fail under CI (a skip must never count as a pass), else skip."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"required service missing under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex((host, port)) == 0
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def _docker_ok() -> bool:
@@ -82,7 +53,7 @@ class DedicatedRedis:
                 subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
         else:
             missing("no redis-server binary and no Docker engine for a dedicated Redis")
-        assert wait_until(lambda: port_open(self.port), 15), "dedicated redis did not start"
+        poll_until("the dedicated Redis to listen", lambda: port_open(self.port), 15)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -91,7 +62,7 @@ class DedicatedRedis:
             self.proc = None
         elif self.container:
             subprocess.run(["docker", "stop", "-t", "0", self.container], capture_output=True)
-        assert wait_until(lambda: not port_open(self.port), 10)
+        poll_until(f"port {self.port} to close", lambda: not port_open(self.port), 10)
 
     def remove(self) -> None:
         self.stop()
@@ -191,7 +162,8 @@ class DedicatedPostgres:
                 ).strip()
             else:
                 subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
-            assert wait_until(
+            poll_until(
+                "the dedicated Postgres container to be ready",
                 lambda: (
                     subprocess.run(
                         ["docker", "exec", self.container, "pg_isready", "-U", "app", "-h", "127.0.0.1"],
@@ -203,7 +175,7 @@ class DedicatedPostgres:
             )
         else:
             missing("no postgres binaries and no Docker engine for a dedicated Postgres")
-        assert wait_until(lambda: port_open(self.port), 30), "dedicated postgres did not start"
+        poll_until("the dedicated Postgres to listen", lambda: port_open(self.port), 30)
 
     def stop(self) -> None:
         if self.dir is not None:
@@ -213,7 +185,7 @@ class DedicatedPostgres:
             )
         elif self.container:
             subprocess.run(["docker", "stop", "-t", "0", self.container], capture_output=True)
-        assert wait_until(lambda: not port_open(self.port), 10)
+        poll_until(f"port {self.port} to close", lambda: not port_open(self.port), 10)
 
     def remove(self) -> None:
         self.stop()

@@ -12,7 +12,8 @@ import time
 
 import httpx
 from helpers import DATABASE_URL, REDIS_URL, ROOT, alembic
-from infra import free_port, wait_until
+
+from tests.support.net import free_port, poll_until
 
 
 def _run_server(tmp_path, extra_env: dict[str, str]) -> tuple[int, str]:
@@ -56,7 +57,7 @@ def _run_server(tmp_path, extra_env: dict[str, str]) -> tuple[int, str]:
             except httpx.HTTPError:
                 return False
 
-        assert wait_until(up, 30), "server did not start"
+        poll_until("the server to answer /health/live", up, 30)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             assert client.get("/internal/ping", headers={"X-Request-ID": "e2e-1"}).status_code == 200
             assert client.get("/api/v1/users").status_code == 200

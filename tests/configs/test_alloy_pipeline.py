@@ -11,15 +11,17 @@ decides after 1 s instead of 10 s, and the Docker socket path is one that does n
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
 import time
-import urllib.request
 
 import pytest
-from conftest import REPO, require_tool
+
+from tests.support import REPO
+from tests.support.ci import missing
+from tests.support.http import get_text
+from tests.support.net import free_port, poll_until
+from tests.support.procs import Proc
+from tests.support.tools import require_tool
 
 LINE = {
     "timestamp": "2026-11-26T10:00:00.123456Z",
@@ -31,30 +33,6 @@ LINE = {
     "span_id": "b7ad6b7169203331",
     "service": "fastapi-app",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def http_get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.read().decode()
-    except OSError:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +54,10 @@ def alloy(tmp_path_factory):
         cfg = cfg.replace(old, new)  # every occurrence (the Docker socket appears twice)
     (tmp / "config.alloy").write_text(cfg + '\nloki.echo "capture" {}\n')
     env = {
-        **os.environ,
         "ALLOY_APP_LOG_GLOB": str(tmp / "logs" / "*.log"),
         "TEMPO_OTLP_ENDPOINT": f"127.0.0.1:{free_port()}",
     }  # nothing listens: exports just fail
-    stderr = (tmp / "alloy.log").open("w")
-    proc = subprocess.Popen(
+    proc = Proc(
         [
             binary,
             "run",
@@ -91,18 +67,14 @@ def alloy(tmp_path_factory):
             "--disable-reporting",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
+        log=tmp / "alloy.log",
     )
     base = f"http://127.0.0.1:{http}"
     try:
-        wait_for(lambda: proc.poll() is not None or http_get(f"{base}/-/ready"), 60, "Alloy /-/ready")
-        assert proc.poll() is None, f"alloy exited:\n{(tmp / 'alloy.log').read_text()[-3000:]}"
+        poll_until("Alloy /-/ready", lambda: proc.alive() and get_text(f"{base}/-/ready"), 60)
         yield {"base": base, "tmp": tmp, "grpc": grpc, "log": tmp / "alloy.log"}
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        stderr.close()
+        proc.stop()
 
 
 def test_app_json_line_becomes_a_labelled_entry(alloy):
@@ -115,7 +87,7 @@ def test_app_json_line_becomes_a_labelled_entry(alloy):
                 return json.loads(raw)
         return None
 
-    entry = wait_for(echoed, 30, "the log line to reach loki.echo")
+    entry = poll_until("the log line to reach loki.echo", echoed, 30)
     labels = dict(re.findall(r'(\w+)="([^"]*)"', entry["labels"]))
     assert labels["job"] == "fastapi-app" and labels["service_name"] == "fastapi-app"
     assert labels["level"] == "error" and labels["collector"] == "alloy"
@@ -128,7 +100,7 @@ def test_app_json_line_becomes_a_labelled_entry(alloy):
 
 def test_pipeline_runs_without_docker_socket(alloy):
     # The harness points discovery.docker and loki.source.docker at a socket that does not exist.
-    metrics = http_get(f"{alloy['base']}/metrics") or ""
+    metrics = get_text(f"{alloy['base']}/metrics") or ""
     unhealthy = re.search(r'running_components\{[^}]*health_type="unhealthy"[^}]*\} (\d+)', metrics)
     assert not unhealthy or unhealthy.group(1) == "0", "a component is unhealthy without the socket"
 
@@ -137,7 +109,7 @@ def sampled_counts(base: str) -> dict[tuple[str, str], float]:
     out = {}
     for m in re.finditer(
         r"^otelcol_processor_tail_sampling_count_traces_sampled_total\{([^}]*)\} (\S+)$",
-        http_get(f"{base}/metrics") or "",
+        get_text(f"{base}/metrics") or "",
         re.M,
     ):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
@@ -153,9 +125,7 @@ def test_tail_sampling_policies(alloy):
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
         from opentelemetry.trace import Status, StatusCode
     except ImportError as exc:  # the project venv has them (uv sync)
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"OpenTelemetry SDK missing on CI: {exc}")
-        pytest.skip(f"OpenTelemetry SDK not installed: {exc}")
+        missing(f"OpenTelemetry SDK not installed: {exc}")
     provider = TracerProvider(resource=Resource.create({"service.name": "stack-lint"}))
     provider.add_span_processor(
         BatchSpanProcessor(OTLPSpanExporter(endpoint=f"127.0.0.1:{alloy['grpc']}", insecure=True))
@@ -178,7 +148,7 @@ def test_tail_sampling_policies(alloy):
         total = counts.get(("errors", "true"), 0) + counts.get(("errors", "false"), 0)
         return counts if total >= 63 else None
 
-    counts = wait_for(decided, 30, "sampling decisions for 63 traces")
+    counts = poll_until("sampling decisions for 63 traces", decided, 30)
     for policy in ("errors", "slow", "kept-by-app"):
         assert counts[(policy, "true")] == 1, f"{policy}: {counts}"
     # 5 % baseline of 63 traces: keeping more than 15 would be a broken policy (p < 1e-6).

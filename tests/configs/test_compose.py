@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, compose_config
 
-FILES = ("docker-compose.yml", "docker-compose.monitoring.yml")
+from tests.support import REPO
+from tests.support.compose import FILES, compose_config
+
 ONE_SHOTS = {"migrate"}
 SERVICES = {
     "app",

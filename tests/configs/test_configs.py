@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO, load_yaml
+from configfiles import load_yaml
+
+from tests.support import REPO
+from tests.support.compose import FILES
 
 PROM = REPO / "prometheus" / "prometheus.yml"
 LOKI = REPO / "loki" / "loki.yml"
@@ -17,7 +20,7 @@ ALLOY = REPO / "alloy" / "config.alloy"
 
 def compose_services() -> set[str]:
     names = set()
-    for f in ("docker-compose.yml", "docker-compose.monitoring.yml"):
+    for f in FILES:
         names |= set(load_yaml(REPO / f)["services"])
     return names
 

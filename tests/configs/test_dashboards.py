@@ -6,14 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import (
-    DASHBOARD_DIR,
-    DATASOURCES,
-    EXPECTED_DASHBOARDS,
-    dashboards,
-    iter_panels,
-    load_yaml,
-)
+from configfiles import DASHBOARD_DIR, DATASOURCES, EXPECTED_DASHBOARDS, dashboards, iter_panels, load_yaml
 
 NO_QUERY_PANELS = {"row", "text", "news", "dashlist", "welcome"}
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import (
-    DASHBOARD_PROVIDERS,
-    DATASOURCES,
-    EXPECTED_DATASOURCES,
-    REPO,
-    load_yaml,
-)
+from configfiles import DASHBOARD_PROVIDERS, DATASOURCES, EXPECTED_DATASOURCES, load_yaml
+
+from tests.support import REPO
 
 
 def by_uid():

@@ -7,7 +7,10 @@ import re
 import subprocess
 
 import pytest
-from conftest import REPO, dashboards, iter_panels, load_yaml, require_tool
+from configfiles import dashboards, iter_panels, load_yaml
+
+from tests.support import REPO
+from tests.support.tools import require_tool
 
 # Stream labels the collectors create (alloy/config.alloy, promtail/promtail.yml); a selector on
 # any other label silently matches nothing.

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from e2e import lib
+from tests.support import REPO, stack
+from tests.support.net import poll_until
 
 # Grafana's template variables, replaced as Grafana would for a 1-hour view of this stack.
 VARIABLES = {
@@ -26,7 +27,7 @@ VARIABLES = {
 
 
 def dashboard_targets():
-    for path in sorted((lib.REPO / "grafana/dashboards").glob("*.json")):
+    for path in sorted((REPO / "grafana/dashboards").glob("*.json")):
         dash = json.loads(path.read_text())
         defaults = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
         panels = []
@@ -60,7 +61,7 @@ NEEDS = {
 
 
 def runnable(expr: str) -> bool:
-    return not any(NEEDS[c].search(expr) for c in NEEDS if c in lib.native_skipped())
+    return not any(NEEDS[c].search(expr) for c in NEEDS if c in stack.native_skipped())
 
 
 ALL_PROM = [t for t in dashboard_targets() if t[1] in ("prometheus", "${datasource}", "$datasource")]
@@ -70,7 +71,7 @@ PROM_TARGETS = [t for t in ALL_PROM if runnable(t[2])]
 @pytest.mark.parametrize("title,ds,expr,defaults", PROM_TARGETS, ids=[t[0] for t in PROM_TARGETS])
 def test_dashboard_panel_returns_data(title, ds, expr, defaults):
     query = substitute(expr, defaults)
-    result = lib.wait_until(f"data for {title}", lambda: lib.promql(query), timeout=30, every=5)
+    result = poll_until(f"data for {title}", lambda: stack.promql(query), timeout=30, every=5)
     assert result, query
 
 
@@ -78,14 +79,14 @@ def test_dashboards_have_prometheus_panels_and_list_the_rest():
     assert len(PROM_TARGETS) >= 20, len(PROM_TARGETS)
     others = [t[0] for t in dashboard_targets() if t not in PROM_TARGETS]
     assert len(others) < len(PROM_TARGETS), "most panels must be checked here"
-    missing = lib.native_skipped()
+    missing = stack.native_skipped()
     if others and missing:
         print(f"\nNOT RUN ({', '.join(sorted(missing))} not running): " + "; ".join(others))
 
 
 def readme_queries(lang: str) -> list[str]:
     """One query per line in the README's ```promql / ```logql blocks; `#` lines are comments."""
-    text = (lib.REPO / "README.md").read_text()
+    text = (REPO / "README.md").read_text()
     blocks = re.findall(rf"```{lang}\n(.*?)```", text, re.S)
     return [ln.strip() for b in blocks for ln in b.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
@@ -95,12 +96,12 @@ README_PROMQL = [q for q in readme_queries("promql") if runnable(q)]
 
 @pytest.mark.parametrize("query", README_PROMQL)
 def test_readme_promql_returns_data(query):
-    assert lib.wait_until(f"data for {query}", lambda: lib.promql(query), timeout=30, every=5), query
+    assert poll_until(f"data for {query}", lambda: stack.promql(query), timeout=30, every=5), query
 
 
 def test_readme_has_a_cheat_sheet():
     assert len(README_PROMQL) >= 5
     not_run = [q for q in readme_queries("promql") if not runnable(q)]
-    logql = readme_queries("logql") if "loki" in lib.native_skipped() else []
+    logql = readme_queries("logql") if "loki" in stack.native_skipped() else []
     if not_run or logql:
         print(f"\nNOT RUN (their backend is not running here): {not_run + logql}")

@@ -12,20 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from e2e import lib
+from tests.support import stack
+from tests.support.http import get_json, request
+from tests.support.net import poll_until
 
 
 @pytest.fixture(scope="module", autouse=True)
 def traffic():
-    lib.set_faults()  # a clean start, whatever a previous run left
-    return lib.traffic(40)
+    stack.set_faults()  # a clean start, whatever a previous run left
+    return stack.traffic(40)
 
 
 def test_every_prometheus_target_of_a_running_service_is_up():
-    skipped = set(lib.native_skipped())
+    skipped = set(stack.native_skipped())
 
     def targets():
-        active = lib.get_json(f"{lib.PROM}/api/v1/targets", state="active")["data"]["activeTargets"]
+        active = get_json(f"{stack.PROM}/api/v1/targets", state="active")["data"]["activeTargets"]
         mine = [
             t
             for t in active
@@ -35,9 +37,9 @@ def test_every_prometheus_target_of_a_running_service_is_up():
         return mine if mine and all(t["health"] == "up" for t in mine) else None
 
     try:
-        mine = lib.wait_until("every target up", targets, timeout=90)
+        mine = poll_until("every target up", targets, timeout=90)
     except AssertionError:
-        active = lib.get_json(f"{lib.PROM}/api/v1/targets")["data"]["activeTargets"]
+        active = get_json(f"{stack.PROM}/api/v1/targets")["data"]["activeTargets"]
         down = [(t["labels"]["job"], t["scrapeUrl"], t["lastError"]) for t in active if t["health"] != "up"]
         pytest.fail(f"targets not up: {down}")
     jobs = {t["labels"]["job"] for t in mine}
@@ -47,22 +49,22 @@ def test_every_prometheus_target_of_a_running_service_is_up():
 
 
 def test_exporters_report_postgres_and_redis_up():
-    assert lib.wait_until("pg_up == 1", lambda: lib.promql("pg_up == 1"), timeout=60)
-    assert lib.wait_until("redis_up == 1", lambda: lib.promql("redis_up == 1"), timeout=60)
+    assert poll_until("pg_up == 1", lambda: stack.promql("pg_up == 1"), timeout=60)
+    assert poll_until("redis_up == 1", lambda: stack.promql("redis_up == 1"), timeout=60)
 
 
 def test_app_metrics_carry_exemplars_of_kept_traces_whose_logs_were_kept():
     def exemplars():
-        data = lib.get_json(
-            f"{lib.PROM}/api/v1/query_exemplars",
+        data = get_json(
+            f"{stack.PROM}/api/v1/query_exemplars",
             query='http_request_duration_seconds_bucket{job="fastapi-app"}',
             start="0",
             end="9999999999",
         )["data"]
         return [e["labels"]["trace_id"] for s in data for e in s["exemplars"] if "trace_id" in e["labels"]]
 
-    lib.traffic(20)
-    trace_ids = lib.wait_until("exemplars with trace_id in Prometheus", exemplars, timeout=90)
+    stack.traffic(20)
+    trace_ids = poll_until("exemplars with trace_id in Prometheus", exemplars, timeout=90)
     assert all(re.fullmatch(r"[0-9a-f]{32}", t) for t in trace_ids), trace_ids[:3]
     log_file = app_log_file()
     if log_file is None:
@@ -72,13 +74,13 @@ def test_app_metrics_carry_exemplars_of_kept_traces_whose_logs_were_kept():
 
 
 def app_log_file() -> Path | None:
-    state = lib.Path("/var/tmp/obs-native/volumes")
+    state = stack.NATIVE_STATE / "volumes"
     hits = sorted(state.glob("*app-logs*/app.log")) if state.exists() else []
     return hits[0] if hits else None
 
 
 def alloy_metric(name: str, **labels: str) -> float:
-    status, body, _ = lib.http("GET", f"{lib.ALLOY}/metrics")
+    status, body, _ = request("GET", f"{stack.ALLOY}/metrics")
     total = 0.0
     for line in body.decode().splitlines():
         if line.startswith(name) and all(
@@ -89,20 +91,20 @@ def alloy_metric(name: str, **labels: str) -> float:
 
 
 def test_alloy_tails_and_parses_the_app_log_file():
-    lib.traffic(10)
-    lines = lib.wait_until(
+    stack.traffic(10)
+    lines = poll_until(
         "Alloy reads app.log", lambda: alloy_metric("loki_source_file_read_lines_total", path="app.log"), timeout=60
     )
     assert lines > 0
 
 
 def test_alloy_receives_spans_and_tail_samples_them():
-    lib.traffic(10)
-    accepted = lib.wait_until(
+    stack.traffic(10)
+    accepted = poll_until(
         "Alloy accepts OTLP spans", lambda: alloy_metric("otelcol_receiver_accepted_spans_total"), timeout=90
     )
     assert accepted > 0
-    decided = lib.wait_until(
+    decided = poll_until(
         "tail sampling decisions",
         lambda: (
             alloy_metric("otelcol_processor_tail_sampling_global_count_traces_sampled_total")
@@ -114,20 +116,20 @@ def test_alloy_receives_spans_and_tail_samples_them():
 
 
 def test_recording_rules_evaluate_on_real_traffic():
-    lib.traffic(10)
-    rules = lib.get_json(f"{lib.PROM}/api/v1/rules", type="record")["data"]["groups"]
+    stack.traffic(10)
+    rules = get_json(f"{stack.PROM}/api/v1/rules", type="record")["data"]["groups"]
     names = sorted({r["name"] for g in rules for r in g["rules"]})
     assert names, "no recording rules loaded"
     five_minute = [n for n in names if n.endswith("rate5m")]
     assert five_minute, names
-    got = lib.wait_until(
-        "5m SLI recording rules have samples", lambda: all(lib.promql(n) for n in five_minute), timeout=120
+    got = poll_until(
+        "5m SLI recording rules have samples", lambda: all(stack.promql(n) for n in five_minute), timeout=120
     )
     assert got
 
 
 def test_request_id_is_echoed_and_validated():
-    status, _, headers = lib.http("GET", f"{lib.APP}/api/v1/items?limit=1", headers={"X-Request-ID": "e2e-abc-123"})
+    status, _, headers = request("GET", f"{stack.APP}/api/v1/items?limit=1", headers={"X-Request-ID": "e2e-abc-123"})
     assert status == 200 and headers.get("x-request-id", headers.get("X-Request-ID")) == "e2e-abc-123"
-    status, body, _ = lib.http("POST", f"{lib.APP}/api/v1/items", {"name": "", "price": -1})
+    status, body, _ = request("POST", f"{stack.APP}/api/v1/items", {"name": "", "price": -1})
     assert status == 422 and b"detail" in body

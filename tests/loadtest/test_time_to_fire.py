@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "alerting"))
-from amtest_support import http, start_sink  # noqa: E402
+from tests.support import REPO
+from tests.support.ci import missing
+from tests.support.http import exchange
+from tests.support.procs import start_sink
 
 TTF = REPO / "loadtest" / "time_to_fire.py"
 
@@ -33,7 +32,7 @@ def post(
         "startsAt": iso(starts),
         "endsAt": iso(ends) if ends else "0001-01-01T00:00:00Z",
     }
-    code, _ = http("POST", url + "/webhook", {"receiver": receiver, "status": status, "alerts": [alert]})
+    code, _ = exchange("POST", url + "/webhook", {"receiver": receiver, "status": status, "alerts": [alert]})
     assert code == 200
 
 
@@ -97,11 +96,8 @@ def test_shape_plan_profiles_and_duration():
     try:
         import locust  # noqa: F401
     except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("locust missing (CI=true): make venv installs the loadtest group")
-        pytest.skip("locust missing: make venv installs the loadtest group")
-    sys.path.insert(0, str(REPO / "loadtest"))
-    import shape
+        missing("locust missing: make venv installs the loadtest group")
+    from loadtest import shape
 
     names = [s.name for s in shape.plan("full")]
     assert names == ["warm-up", "steady", "error-burst", "latency-spike", "recovery"]
