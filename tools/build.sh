@@ -5,11 +5,15 @@
 #   tools/build.sh prometheus alertmanager
 #
 # Go programs are built from their Go modules into a cache outside the repo, keyed by
-# name and version, so a fresh clone (CI) reuses them:  $OBS_TOOLS_CACHE/<name>-<version>/
+# name and version, so a fresh clone (CI) reuses them: the folder `tools/which.sh --dir NAME`
+# prints ($OBS_TOOLS_CACHE/<name>-<version>/); tools/pinned.tsv says which program is in which.
 # Debian packages (Postgres, Redis, exporters, iproute2) come from tools/install-debian.sh.
-# Ends with a table of what is there and what is not, and why.
+# One build of a tool at a time: each holds a lock (flock) on <folder>.lock, so parallel runs
+# wait for each other and then find the finished build instead of racing on the folder.
+# Ends with a table of what is there and what is not, and why; a tool whose build did not
+# finish is FAILED there, never ok.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=../.env
 set -a; . ./.env; set +a
 CACHE=${OBS_TOOLS_CACHE:-/var/cache/fastapi-obs-stack}
@@ -29,25 +33,21 @@ recipe() {
     *) return 1 ;;
   esac
 }
-version_of() {
-  case $1 in
-    prometheus) echo "$PROMETHEUS_VERSION" ;; alertmanager) echo "$ALERTMANAGER_VERSION" ;;
-    alloy) echo "$ALLOY_VERSION" ;; compose) echo "$COMPOSE_VERSION" ;;
-  esac
-}
+version_of() { tools/which.sh --version "$1"; }
 ALL=(prometheus alertmanager compose alloy)
 
 # go build inside a writable copy of the module: works for modules whose go.mod has
 # `replace` lines (which `go install pkg@version` refuses). Local replaces point at
 # nested modules a module zip does not carry, so they are dropped.
 build_one() {
-  local name=$1 out="$CACHE/$1-$(version_of "$1")" mod ver pkgs dir
+  local name=$1 out mod ver pkgs dir
+  out=$(tools/which.sh --dir "$name") || return 1
   read -r mod ver pkgs <<<"$(recipe "$name")"
   [ -f "$out/.complete" ] && { echo "cached"; return 0; }
-  rm -rf "$out"; mkdir -p "$out"
+  rm -rf "$out" && mkdir -p "$out" || return 1
   dir=$(go mod download -json "$mod@$ver" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return 1
   local src="$CACHE/src/$name-$ver"
-  rm -rf "$src"; cp -r "$dir" "$src"; chmod -R u+w "$src"
+  rm -rf "$src" && cp -r "$dir" "$src" && chmod -R u+w "$src" || return 1
   (
     cd "$src" || exit 1
     for r in $(go mod edit -json | python3 -c 'import json,sys
@@ -97,28 +97,42 @@ GO
   touch "$out/.complete"
 }
 
+# build_one under the tool's lock, logging to logs/NAME.log once the lock is held (a waiting
+# run must not truncate the log of the build it waits for); it then finds .complete.
+locked_build() {
+  local name=$1 lock
+  lock="$(tools/which.sh --dir "$name").lock" || return 1
+  (
+    flock -n 9 || { echo "[tools] $name: waiting for another build ($lock)"; flock 9; } || exit 1
+    build_one "$name" >"$CACHE/logs/$name.log" 2>&1
+  ) 9>"$lock"
+}
+
 want=("$@"); [ ${#want[@]} -eq 0 ] && want=("${ALL[@]}")
-declare -A started status secs
-running=0
 for name in "${want[@]}"; do
   recipe "$name" >/dev/null || { echo "unknown tool: $name" >&2; exit 2; }
+done
+# Results of this run only: a status another run (or an earlier one) left can never read as ok.
+results=$(mktemp -d); trap 'rm -rf "$results"' EXIT
+for name in "${want[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 2; done
   echo "[tools] building $name $(version_of "$name") (log: $CACHE/logs/$name.log)"
-  ( t0=$(date +%s); if build_one "$name" >"$CACHE/logs/$name.log" 2>&1; then r=ok; else r=FAILED; fi
-    echo "$r $(( $(date +%s) - t0 ))" >"$CACHE/logs/$name.status"; echo "[tools] $name: $r" ) &
+  ( t0=$SECONDS; if locked_build "$name"; then r=ok; else r=FAILED; fi
+    echo "$r $((SECONDS - t0))" >"$results/$name"; echo "[tools] $name: $r" ) &
 done
 wait
 
 rc=0
 printf '\n%-14s %-10s %-8s %s\n' TOOL VERSION TIME RESULT
 for name in "${want[@]}"; do
-  read -r r s <"$CACHE/logs/$name.status"
-  [ "$r" = ok ] || rc=1
+  r=FAILED s='?'
+  [ -f "$results/$name" ] && read -r r s <"$results/$name"
+  [ "$r" = ok ] || { r=FAILED; rc=1; }
   printf '%-14s %-10s %-8s %s\n' "$name" "$(version_of "$name")" "${s}s" "$r$([ "$r" = ok ] || echo " (see $CACHE/logs/$name.log)")"
 done
 cat <<EOF
 Not built here (see tools/README.md): Loki, Promtail, Tempo, Grafana — AGPL-licensed; this
 workplace's Go module proxy refuses Tempo and Grafana and marks Loki not-to-use. Their configs
-are checked through the pinned images where a Docker engine exists (tools/check-configs.sh).
+are checked through the pinned images where a Docker engine exists (scripts/check-configs.sh).
 EOF
 exit $rc

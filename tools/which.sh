@@ -1,28 +1,41 @@
 #!/usr/bin/env bash
-# Prints the path of a native tool at the version .env pins, or exits 1 with a reason.
-#   tools/which.sh promtool   → /var/cache/fastapi-obs-stack/prometheus-v3.16.0/promtool
+# Where a pinned native program is: the one lookup, over tools/pinned.tsv and .env.
+#
+#   tools/which.sh promtool              → /var/cache/fastapi-obs-stack/prometheus-v3.16.0/promtool
+#   tools/which.sh --dir prometheus      → /var/cache/fastapi-obs-stack/prometheus-v3.16.0 (built or not)
+#   tools/which.sh --version prometheus  → v3.16.0
+#
+# A program counts only when its build folder is complete (tools/build.sh writes .complete
+# last); a program on PATH at another version never stands in. Exit 1 with the reason otherwise.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 set -a; . ./.env; set +a
 CACHE=${OBS_TOOLS_CACHE:-/var/cache/fastapi-obs-stack}
-case ${1:?usage: tools/which.sh NAME} in
-  prometheus|promtool)     dir=prometheus-$PROMETHEUS_VERSION ;;
-  alertmanager|amtool)     dir=alertmanager-$ALERTMANAGER_VERSION ;;
-  alloy)                   dir=alloy-$ALLOY_VERSION ;;
-  docker-compose|compose)  dir=compose-$COMPOSE_VERSION; set -- docker-compose ;;
-  loki)                    dir=loki-$LOKI_VERSION ;;
-  promtail)                dir=promtail-$PROMTAIL_VERSION ;;
-  tempo)                   dir=tempo-$TEMPO_VERSION ;;
-  grafana)                 dir=grafana-$GRAFANA_VERSION ;;
-  postgres_exporter)       p=/usr/bin/prometheus-postgres-exporter ;;
-  redis_exporter)          p=/usr/bin/prometheus-redis-exporter ;;
-  postgres|initdb|pg_isready|pg_ctl) p=/usr/lib/postgresql/15/bin/$1 ;;
-  *) p=$(command -v "$1" || true) ;;
+TABLE=tools/pinned.tsv
+
+column() {  # column KEY-COLUMN KEY VALUE-COLUMN: the first matching row's value, or exit 1
+  awk -v k="$1" -v key="$2" -v v="$3" '!/^#/ && $k == key { print $v; found = 1; exit } END { exit !found }' "$TABLE"
+}
+build_version() {  # BUILD → the version .env pins for it
+  local var; var=$(column 2 "$1" 3) || { echo "tools/which.sh: no build '$1' in $TABLE" >&2; exit 1; }
+  echo "${!var:?$var is not set in .env}"
+}
+
+case ${1:?usage: tools/which.sh [--dir|--version] NAME} in
+  --dir) version=$(build_version "${2:?build name}"); echo "$CACHE/$2-$version"; exit 0 ;;
+  --version) build_version "${2:?build name}"; exit 0 ;;
 esac
-[ -n "${dir:-}" ] && p=$CACHE/$dir/$1
-if [ -x "${p:-}" ] && { [ -z "${dir:-}" ] || [ -f "$CACHE/$dir/.complete" ]; }; then
-  echo "$p"
+
+name=$1
+build=$(column 1 "$name" 2) || { echo "tools/which.sh: $name is not in $TABLE" >&2; exit 1; }
+if [ "$build" = debian ]; then
+  path=$(column 1 "$name" 3); marker=$path
 else
-  echo "tools/which.sh: $1 not available at ${p:-PATH} (run 'make tools'; Loki/Promtail/Tempo/Grafana cannot be built here, see tools/README.md)" >&2
+  version=$(build_version "$build"); dir=$CACHE/$build-$version; path=$dir/$name; marker=$dir/.complete
+fi
+if [ -x "$path" ] && [ -e "$marker" ]; then
+  echo "$path"
+else
+  echo "tools/which.sh: $name not available at $path (run 'make tools'; Loki/Promtail/Tempo/Grafana cannot be built here, see tools/README.md)" >&2
   exit 1
 fi
