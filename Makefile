@@ -1,13 +1,29 @@
-# FastAPI observability reference stack.
+# FastAPI observability reference stack: every command a user or CI runs, in one place.
 # `make up` runs the stack under Docker Compose, or, where no Docker engine answers,
-# with the native runner (tools/runner): the same compose files, native programs.
+# with the native runner (tools/runner): the same compose files, native programs, the
+# same verbs (up, down, ps, logs), so the stack targets below do not care which.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PY       ?= .venv/bin/python
 ENGINE   := $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
-COMPOSE  := docker compose --env-file .env --env-file .env.secrets -f docker-compose.yml -f docker-compose.monitoring.yml
-NATIVE   := python3 -m tools.runner
+ifeq ($(ENGINE),docker)
+STACK       := docker compose --env-file .env --env-file .env.secrets -f docker-compose.yml -f docker-compose.monitoring.yml
+UP_FLAGS    := -d --build --wait
+LOGS_FLAGS  := -f --tail=100
+ALL_PROFILES := --profile promtail --profile loadtest
+DOWN_CLEAN  := -v --remove-orphans
+NEEDS       :=
+else
+STACK       := python3 -m tools.runner
+UP_FLAGS    :=
+LOGS_FLAGS  :=
+ALL_PROFILES :=
+DOWN_CLEAN  :=
+NEEDS       := venv tools
+endif
+# `docker compose --profile X up` and `python3 -m tools.runner up --profile X` place it differently.
+up_with = $(if $(filter docker,$(ENGINE)),$(STACK) $(addprefix --profile ,$(1)) up $(UP_FLAGS),$(STACK) up $(addprefix --profile ,$(1)))
 
 .PHONY: help
 help: ## list the targets
@@ -19,58 +35,35 @@ secrets: ## generate missing local secrets into .env.secrets (git-ignored)
 	@scripts/secrets.sh
 
 .PHONY: up
-up: secrets ## start app + monitoring stack and wait until healthy, then print URLs
-ifeq ($(ENGINE),docker)
-	$(COMPOSE) up -d --build --wait
-else
-	@echo "No Docker engine here: starting the same compose files natively (tools/runner)."
-	$(MAKE) --no-print-directory venv tools
-	$(NATIVE) up
-endif
+up: secrets $(NEEDS) ## start app + monitoring stack and wait until healthy, then print URLs
+	@echo "Starting the stack ($(ENGINE)): $(STACK)"
+	$(call up_with,)
 	@scripts/urls.sh
 
 .PHONY: down
 down: ## stop the stack (volumes are kept under Docker)
-ifeq ($(ENGINE),docker)
-	$(COMPOSE) --profile promtail --profile loadtest down
-else
-	$(NATIVE) down
-endif
+	$(STACK) $(ALL_PROFILES) down
 
 .PHONY: up-promtail
-up-promtail: secrets ## like up, with legacy Promtail shipping the app's log file instead of Alloy
-ifeq ($(ENGINE),docker)
-	ALLOY_APP_LOG_GLOB=/var/log/app/.owned-by-promtail $(COMPOSE) --profile promtail up -d --build --wait
-else
-	ALLOY_APP_LOG_GLOB=/var/log/app/.owned-by-promtail $(NATIVE) up --profile promtail
-endif
+up-promtail: export ALLOY_APP_LOG_GLOB := /var/log/app/.owned-by-promtail
+up-promtail: secrets $(NEEDS) ## like up, with legacy Promtail shipping the app's log file instead of Alloy
+	$(call up_with,promtail)
+	@scripts/urls.sh
 
 .PHONY: ps logs
 ps: ## list the stack's services
-ifeq ($(ENGINE),docker)
-	$(COMPOSE) ps
-else
-	$(NATIVE) ps
-endif
+	$(STACK) ps
 logs: ## follow the logs (S=service to pick one)
-ifeq ($(ENGINE),docker)
-	$(COMPOSE) logs -f --tail=100 $(S)
-else
-	$(NATIVE) logs $(S)
-endif
+	$(STACK) logs $(LOGS_FLAGS) $(S)
 
 .PHONY: verify
-verify: secrets ## signal-flow doctor against the running stack
+verify: secrets ## signal-flow doctor against the running stack (scripts/verify.py)
 	$(PY) -m scripts.verify
 
 .PHONY: clean
 clean: ## stop everything and delete volumes, reports and caches in the repo
-ifeq ($(ENGINE),docker)
-	-$(COMPOSE) --profile promtail --profile loadtest down -v --remove-orphans
-else
-	-$(NATIVE) down
-endif
-	rm -rf loadtest/reports .pytest_cache
+	-$(STACK) $(ALL_PROFILES) down $(DOWN_CLEAN)
+	rm -rf loadtest/reports .pytest_cache .mypy_cache
 
 # --- the app natively ------------------------------------------------------------------
 .PHONY: venv run
@@ -83,11 +76,14 @@ venv: .venv/.synced ## create the project venv (uv, locked)
 run: venv ## run the app natively against local Postgres/Redis (scripts/dev-services.sh)
 	scripts/dev-services.sh start
 	.venv/bin/alembic upgrade head
-	.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port 8000 --no-access-log
+	$(PY) -m app
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test test-kit test-app test-rules check test-configs test-runner e2e bench loadtest tools
-test: check test-rules test-configs test-kit test-app test-runner ## every test that needs no running stack
+.PHONY: test lint test-kit test-app test-rules check test-configs test-runner e2e bench loadtest tools
+test: lint check test-rules test-configs test-kit test-app test-runner ## lint + every test that needs no running stack
+
+lint: venv ## ruff check + format check, shellcheck (warnings), mypy --strict on the kit and the runner
+	scripts/lint.sh
 
 test-kit: venv ## the observability kit's own tests (no services needed)
 	$(PY) -m pytest -q tests/kit
@@ -123,7 +119,7 @@ test-runner: venv ## the native compose runner against a small real compose proj
 .PHONY: locust-ui
 locust-ui: venv secrets ## Locust web UI on http://localhost:8089 (same stages when you press Start)
 ifeq ($(ENGINE),docker)
-	$(COMPOSE) --profile loadtest up -d locust
+	$(STACK) --profile loadtest up -d locust
 else
 	set -a; . ./.env.secrets; set +a; .venv/bin/locust -f loadtest/locustfile.py --host http://127.0.0.1:8000 --web-host 127.0.0.1
 endif

@@ -18,11 +18,11 @@ scripts/dev-services.sh start >/dev/null
 export DATABASE_URL="${DATABASE_URL:-postgresql+asyncpg://app:app@127.0.0.1:5432/app}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 .venv/bin/python -m alembic upgrade head >/dev/null 2>&1
-.venv/bin/python bench/run.py
+.venv/bin/python -m bench.run
 echo
 echo "cost of one log event (in-process, real processor chain):"
-.venv/bin/python bench/log_cost.py
+.venv/bin/python -m bench.log_cost
 if [ "${BENCH_IN_PROCESS:-0}" = 1 ]; then
   echo
-  .venv/bin/python bench/asgi_cost.py
+  .venv/bin/python -m bench.asgi_cost
 fi

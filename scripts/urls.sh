@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints where everything is once `make up` returns.
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 pw=$(sed -n 's/^GRAFANA_ADMIN_PASSWORD=//p' .env.secrets 2>/dev/null)
 cat <<EOF2
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the native runs need: data stores, exporters (the versions .env pins
-# for their images), network-namespace tooling and the benchmark load generator.
+# for their images), network-namespace tooling, the benchmark load generator and shellcheck
+# (make lint).
 set -euo pipefail
 pkgs=(postgresql redis-server prometheus-postgres-exporter prometheus-redis-exporter
-      iproute2 iptables procps psmisc curl wget wrk util-linux)
+      iproute2 iptables procps psmisc curl wget wrk util-linux shellcheck)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
