@@ -2,7 +2,7 @@
 # Demo FastAPI service. Multi-stage: uv resolves the locked dependencies into /opt/venv in
 # a build stage; the final stage is python:3.11-slim-bookworm with that venv, the code and
 # a non-root user: no uv, no compiler (every dependency installs from a wheel).
-# One uvicorn process per container: scale with replicas (exemplars need one process).
+# One uvicorn process per container (`python -m app`, app/__main__.py): scale with replicas.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -30,4 +30,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status == 200 else 1)"]
 # the compose `migrate` service runs this image with: alembic upgrade head
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--no-access-log"]
+CMD ["python", "-m", "app", "--host", "0.0.0.0"]

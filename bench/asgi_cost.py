@@ -6,7 +6,7 @@ created owns it; the bare app uses none of it), then calls both ASGI apps direct
 alternating batches. The reported overhead is the median of the per-batch differences,
 which cancels most drift on a busy machine.
 
-    python bench/asgi_cost.py            (needs DATABASE_URL / REDIS_URL like the app, and user 1)
+    python -m bench.asgi_cost            (needs DATABASE_URL / REDIS_URL like the app, and user 1)
 Env: ASGI_COST_N (requests per batch, 300), ASGI_COST_BATCHES (20), BENCH_SAMPLE_RATE (0.05),
      ASGI_COST_CONFIGS (comma list).
 """
@@ -19,8 +19,6 @@ import statistics
 import subprocess
 import sys
 import time
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 N = int(os.environ.get("ASGI_COST_N", "300"))
 BATCHES = int(os.environ.get("ASGI_COST_BATCHES", "20"))
@@ -106,7 +104,7 @@ def main() -> None:
     rows = []
     for name in names:
         out = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), name], capture_output=True, text=True, check=True
+            [sys.executable, "-m", "bench.asgi_cost", name], capture_output=True, text=True, check=True
         ).stdout
         for line in out.splitlines():
             endpoint, bare, diff = line.split()

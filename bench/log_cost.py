@@ -1,7 +1,7 @@
 """Cost of one log event through the real processor chain: dropped, held, emitted.
 
 Writes go to a temporary file (stdout -> /dev/null) so the figure is the Python cost.
-    python bench/log_cost.py
+    python -m bench.log_cost
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import time
 
 import structlog
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from app.observability.context import RequestContext, bind_request, threshold, unbind_request  # noqa: E402
-from app.observability.logs import configure_logging  # noqa: E402
-from app.observability.settings import ObservabilitySettings  # noqa: E402
+from app.observability.context import RequestContext, bind_request, threshold, unbind_request
+from app.observability.logs import configure_logging
+from app.observability.settings import ObservabilitySettings
 
 N = int(os.environ.get("LOG_COST_N", "20000"))
 

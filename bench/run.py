@@ -10,7 +10,7 @@ the ratio to bare as the median of per-round ratios (each against the bare run o
 same round). bare and full run BENCH_ROUNDS rounds, the single-signal configurations
 BENCH_EXTRA_ROUNDS.
 
-    python bench/run.py            (scripts/bench.sh sets up services and calls this)
+    python -m bench.run            (scripts/bench.sh sets up services and calls this)
 Env: BENCH_DURATION (s, default 4), BENCH_ROUNDS (5), BENCH_EXTRA_ROUNDS (2),
      BENCH_CONNECTIONS (16), BENCH_CONFIGS (comma list), BENCH_SAMPLE_RATE (0.05).
 """
@@ -21,14 +21,15 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from tests.support.http import get_json, get_text, request
+from tests.support.net import free_port, poll_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -60,27 +61,9 @@ CONFIGS: dict[str, dict[str, str]] = {
 ENDPOINTS = {"db": "/api/v1/users/{user_id}", "trivial": "/internal/ping"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def parse_wrk(out: str) -> dict[str, float]:
@@ -109,25 +92,15 @@ def start_server(name: str, env_extra: dict[str, str], otlp_port: int, logdir: s
         **env_extra,
     }
     proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-        ],  # as in compose: the app writes its own access log (or none when off)
+        [PY, "-m", "app"],  # the one start command, as in the image; PORT (above) sets the port
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_http(f"http://127.0.0.1:{port}/health/live")
+    poll_until(
+        f"{name} on :{port} to answer /health/live", lambda: get_text(f"http://127.0.0.1:{port}/health/live"), 30
+    )
     return proc, port
 
 
@@ -147,21 +120,14 @@ def measure(port: int, pid: int, path: str, duration: float) -> dict[str, float]
 
 
 def ensure_user(port: int) -> int:
-    import json
-
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/users?limit=1", headers={"Accept": "application/json"}
-    )
-    with urllib.request.urlopen(req) as r:
-        items = json.load(r)["items"]
+    items = get_json(f"http://127.0.0.1:{port}/api/v1/users", limit="1")["items"]
     if items:
-        return items[0]["id"]
-    body = json.dumps({"email": "bench@example.com", "full_name": "Bench"}).encode()
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/users", data=body, headers={"Content-Type": "application/json"}
+        return int(items[0]["id"])
+    reply = request(
+        "POST", f"http://127.0.0.1:{port}/api/v1/users", {"email": "bench@example.com", "full_name": "Bench"}
     )
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)["id"]
+    assert reply.status == 201, reply
+    return int(reply.data()["id"])
 
 
 def main() -> None:

@@ -32,17 +32,7 @@ def _run_server(tmp_path, extra_env: dict[str, str]) -> tuple[int, str]:
         **extra_env,
     }
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
+        [sys.executable, "-m", "app"],  # the one start command; PORT (above) sets the port
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
