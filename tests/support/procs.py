@@ -20,6 +20,7 @@ class Proc:
     """A child process whose combined stdout/stderr goes to `log` (read back on failure)."""
 
     def __init__(self, argv: list[str], env: dict[str, str] | None = None, log: Path | None = None):
+        self.name = Path(argv[0]).name
         self.log = log
         self.fh: IO[str] | int = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed in stop())
         self.p = subprocess.Popen(
@@ -33,7 +34,7 @@ class Proc:
         """True while running; an AssertionError with its output once it has exited
         (so a poll_until on a crashed process fails at once instead of timing out)."""
         if self.p.poll() is not None:
-            raise AssertionError(f"{self.p.args[0]} exited with {self.p.returncode}:\n{self.output()[-3000:]}")
+            raise AssertionError(f"{self.name} exited with {self.p.returncode}:\n{self.output()[-3000:]}")
         return True
 
     def stop(self) -> None:
