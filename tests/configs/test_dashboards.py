@@ -83,14 +83,14 @@ def test_datasource_uids_are_provisioned(name):
         assert ds.get("type") == types[ds["uid"]], f"{where}: type {ds.get('type')!r} != {types[ds['uid']]!r}"
 
 
-def test_overview_has_seed_panels_exemplars_and_logs():
+def test_overview_has_twelve_metric_panels_exemplars_and_logs():
     d = dashboards()["fastapi-overview.json"]
     panels = list(iter_panels(d))
     metric_panels = [p for p in panels if p["datasource"]["uid"] == "prometheus"]
-    assert len(metric_panels) >= 12, "the seed's 12 panels (fixed) must all be there"
+    assert len(metric_panels) >= 12, "the overview's 12 metric panels must all be there"
     latency = [p for p in panels if "latency percentiles" in p["title"].lower()]
     assert latency and all(t.get("exemplar") for t in latency[0]["targets"]), "latency needs exemplars"
     assert any(p["type"] == "logs" and p["datasource"]["uid"] == "loki" for p in panels), "no logs panel"
-    # seed defect 10: changes() of an info metric never changes
+    # changes() of an info metric never changes: no annotation may be built on it
     for a in d["annotations"]["list"]:
         assert "app_info" not in a.get("expr", ""), "changes(app_info) never fires"

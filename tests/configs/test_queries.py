@@ -64,7 +64,7 @@ def test_promql_parses(where, expr):
 
 
 def test_promtool_rejects_a_broken_query():
-    """Guards the check itself: the seed's `histogram_quantile(...) by (x)` must be refused."""
+    """Guards the check itself: `histogram_quantile(...) by (x)`, a common invalid query, is refused."""
     promtool = require_tool("promtool")
     bad = "histogram_quantile(0.95, rate(db_query_duration_seconds_bucket[5m])) by (operation)"
     out = subprocess.run([promtool, "--experimental", "promql", "format", bad], capture_output=True, text=True)
