@@ -28,8 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.http import get_json, get_text, request
-from tests.support.net import free_port, poll_until
+from tests.support.appserver import start_app
+from tests.support.http import get_json, request
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -80,28 +81,13 @@ def parse_wrk(out: str) -> dict[str, float]:
 
 
 def start_server(name: str, env_extra: dict[str, str], otlp_port: int, logdir: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
     env = {
-        **os.environ,
-        "APP_ENV": "production",
         "TRACE_SAMPLE_RATE": RATE,
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp_port}",
         "LOG_FILE": f"{logdir}/{name}.log",
-        "SENTRY_DSN": "",
-        "PORT": str(port),
         **env_extra,
     }
-    proc = subprocess.Popen(
-        [PY, "-m", "app"],  # the one start command, as in the image; PORT (above) sets the port
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    poll_until(
-        f"{name} on :{port} to answer /health/live", lambda: get_text(f"http://127.0.0.1:{port}/health/live"), 30
-    )
-    return proc, port
+    return start_app(env)  # `python -m app` as in the image: one worker, the kit's access log only
 
 
 def measure(port: int, pid: int, path: str, duration: float) -> dict[str, float]:

@@ -27,11 +27,46 @@ def _docker_ok() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
-class DedicatedRedis:
+class _Dedicated:
+    """A server of its own on a free port: the local binary when there is one, else a container.
+    stop() really stops it (and waits for the port to close); start() brings it back."""
+
     def __init__(self) -> None:
         self.port = free_port()
         self.container: str | None = None
-        self.proc: subprocess.Popen | None = None
+
+    def _docker_start(self, container_port: int, image: str, *env: str) -> None:
+        if self.container is None:
+            flags = [f for e in env for f in ("-e", e)]
+            self.container = subprocess.check_output(
+                ["docker", "run", "-d", *flags, "-p", f"127.0.0.1:{self.port}:{container_port}", image], text=True
+            ).strip()
+        else:
+            subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
+
+    def _stop_native(self) -> bool:
+        """Stop the local process if there is one; True when there was."""
+        return False
+
+    def _remove_native(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        if not self._stop_native() and self.container:
+            subprocess.run(["docker", "stop", "-t", "0", self.container], capture_output=True)
+        poll_until(f"port {self.port} to close", lambda: not port_open(self.port), 10)
+
+    def remove(self) -> None:
+        self.stop()
+        self._remove_native()
+        if self.container:
+            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+
+
+class DedicatedRedis(_Dedicated):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -45,36 +80,24 @@ class DedicatedRedis:
                 stderr=subprocess.DEVNULL,
             )
         elif _docker_ok():
-            if self.container is None:
-                self.container = subprocess.check_output(
-                    ["docker", "run", "-d", "-p", f"127.0.0.1:{self.port}:6379", REDIS_IMAGE], text=True
-                ).strip()
-            else:
-                subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
+            self._docker_start(6379, REDIS_IMAGE)
         else:
             missing("no redis-server binary and no Docker engine for a dedicated Redis")
         poll_until("the dedicated Redis to listen", lambda: port_open(self.port), 15)
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
-        elif self.container:
-            subprocess.run(["docker", "stop", "-t", "0", self.container], capture_output=True)
-        poll_until(f"port {self.port} to close", lambda: not port_open(self.port), 10)
-
-    def remove(self) -> None:
-        self.stop()
-        if self.container:
-            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+    def _stop_native(self) -> bool:
+        if self.proc is None:
+            return False
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        return True
 
 
-class DedicatedPostgres:
+class DedicatedPostgres(_Dedicated):
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.dir: str | None = None
-        self.container: str | None = None
 
     @property
     def url(self) -> str:
@@ -142,31 +165,12 @@ class DedicatedPostgres:
                     check=True,
                 )
         elif _docker_ok():
-            if self.container is None:
-                self.container = subprocess.check_output(
-                    [
-                        "docker",
-                        "run",
-                        "-d",
-                        "-e",
-                        "POSTGRES_USER=app",
-                        "-e",
-                        "POSTGRES_PASSWORD=app",
-                        "-e",
-                        "POSTGRES_DB=app",
-                        "-p",
-                        f"127.0.0.1:{self.port}:5432",
-                        POSTGRES_IMAGE,
-                    ],
-                    text=True,
-                ).strip()
-            else:
-                subprocess.run(["docker", "start", self.container], check=True, capture_output=True)
+            self._docker_start(5432, POSTGRES_IMAGE, "POSTGRES_USER=app", "POSTGRES_PASSWORD=app", "POSTGRES_DB=app")
             poll_until(
                 "the dedicated Postgres container to be ready",
                 lambda: (
                     subprocess.run(
-                        ["docker", "exec", self.container, "pg_isready", "-U", "app", "-h", "127.0.0.1"],
+                        ["docker", "exec", str(self.container), "pg_isready", "-U", "app", "-h", "127.0.0.1"],
                         capture_output=True,
                     ).returncode
                     == 0
@@ -177,19 +181,15 @@ class DedicatedPostgres:
             missing("no postgres binaries and no Docker engine for a dedicated Postgres")
         poll_until("the dedicated Postgres to listen", lambda: port_open(self.port), 30)
 
-    def stop(self) -> None:
-        if self.dir is not None:
-            subprocess.run(
-                self._as_pg(str(PG_BIN / "pg_ctl"), "-D", f"{self.dir}/data", "-m", "immediate", "-w", "stop"),
-                capture_output=True,
-            )
-        elif self.container:
-            subprocess.run(["docker", "stop", "-t", "0", self.container], capture_output=True)
-        poll_until(f"port {self.port} to close", lambda: not port_open(self.port), 10)
+    def _stop_native(self) -> bool:
+        if self.dir is None:
+            return False
+        subprocess.run(
+            self._as_pg(str(PG_BIN / "pg_ctl"), "-D", f"{self.dir}/data", "-m", "immediate", "-w", "stop"),
+            capture_output=True,
+        )
+        return True
 
-    def remove(self) -> None:
-        self.stop()
+    def _remove_native(self) -> None:
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
-        if self.container:
-            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)

@@ -4,50 +4,28 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import httpx
-from helpers import DATABASE_URL, REDIS_URL, ROOT, alembic
+from helpers import DATABASE_URL, REDIS_URL, alembic
 
-from tests.support.net import free_port, poll_until
+from tests.support.appserver import start_app
 
 
 def _run_server(tmp_path, extra_env: dict[str, str]) -> tuple[int, str]:
-    port = free_port()
     env = {
-        **os.environ,
-        "APP_ENV": "production",
         "DATABASE_URL": DATABASE_URL,
         "REDIS_URL": REDIS_URL,
         "LOG_FILE": str(tmp_path / "logs" / "app.log"),
         "LOG_SAMPLE_INFO": "1",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",  # dead collector on purpose
         "TRACE_SAMPLE_RATE": "1",
-        "PORT": str(port),
-        "SENTRY_DSN": "",
         **extra_env,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app"],  # the one start command; PORT (above) sets the port
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, port = start_app(env, output=subprocess.PIPE)
     try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=0.5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        poll_until("the server to answer /health/live", up, 30)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             assert client.get("/internal/ping", headers={"X-Request-ID": "e2e-1"}).status_code == 200
             assert client.get("/api/v1/users").status_code == 200
