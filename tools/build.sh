@@ -14,26 +14,27 @@
 # finish is FAILED there, never ok.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
-# shellcheck source=../.env
-set -a; . ./.env; set +a
-CACHE=${OBS_TOOLS_CACHE:-/var/cache/fastapi-obs-stack}
+WHICH=$PWD/tools/which.sh  # absolute: the builds below run inside module copies
+CACHE=$("$WHICH" --cache) || exit 2
 JOBS=${TOOLS_JOBS:-2}
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 mkdir -p "$CACHE/logs" "$CACHE/src"
 
 strip_v() { echo "${1#v}"; }
 
-# name → "module version main-packages…" (versions from .env)
+version_of() { "$WHICH" --version "$1"; }  # the version .env pins (tools/pinned.tsv)
+
+# name → "module version main-packages…"
 recipe() {
+  local v; v=$(version_of "$1" 2>/dev/null) || return 1
   case $1 in
-    prometheus)   echo "github.com/prometheus/prometheus v0.$(strip_v "$PROMETHEUS_VERSION" | awk -F. '{printf "%d%02d.%d", $1, $2, $3}') ./cmd/prometheus ./cmd/promtool" ;;
-    alertmanager) echo "github.com/prometheus/alertmanager $ALERTMANAGER_VERSION ./cmd/alertmanager ./cmd/amtool" ;;
-    alloy)        echo "github.com/grafana/alloy $ALLOY_VERSION ./cmd/alloy-native" ;;
-    compose)      echo "github.com/docker/compose/v2 $COMPOSE_VERSION ./cmd" ;;
+    prometheus)   echo "github.com/prometheus/prometheus v0.$(strip_v "$v" | awk -F. '{printf "%d%02d.%d", $1, $2, $3}') ./cmd/prometheus ./cmd/promtool" ;;
+    alertmanager) echo "github.com/prometheus/alertmanager $v ./cmd/alertmanager ./cmd/amtool" ;;
+    alloy)        echo "github.com/grafana/alloy $v ./cmd/alloy-native" ;;
+    compose)      echo "github.com/docker/compose/v2 $v ./cmd" ;;
     *) return 1 ;;
   esac
 }
-version_of() { tools/which.sh --version "$1"; }
 ALL=(prometheus alertmanager compose alloy)
 
 # go build inside a writable copy of the module: works for modules whose go.mod has
@@ -41,7 +42,7 @@ ALL=(prometheus alertmanager compose alloy)
 # nested modules a module zip does not carry, so they are dropped.
 build_one() {
   local name=$1 out mod ver pkgs dir
-  out=$(tools/which.sh --dir "$name") || return 1
+  out=$("$WHICH" --dir "$name") || return 1
   read -r mod ver pkgs <<<"$(recipe "$name")"
   [ -f "$out/.complete" ] && { echo "cached"; return 0; }
   rm -rf "$out" && mkdir -p "$out" || return 1
@@ -82,7 +83,7 @@ GO
     fi
     local v=${ver#v} ldflags="-s -w"
     case $name in
-      prometheus) v=$(strip_v "$PROMETHEUS_VERSION") ;;
+      prometheus) v=$(strip_v "$(version_of prometheus)") ;;
     esac
     ldflags+=" -X github.com/prometheus/common/version.Version=$v"
     # shellcheck disable=SC2086
@@ -101,7 +102,7 @@ GO
 # run must not truncate the log of the build it waits for); it then finds .complete.
 locked_build() {
   local name=$1 lock
-  lock="$(tools/which.sh --dir "$name").lock" || return 1
+  lock="$("$WHICH" --dir "$name").lock" || return 1
   (
     flock -n 9 || { echo "[tools] $name: waiting for another build ($lock)"; flock 9; } || exit 1
     build_one "$name" >"$CACHE/logs/$name.log" 2>&1

@@ -4,6 +4,7 @@
 #   tools/which.sh promtool              → /var/cache/fastapi-obs-stack/prometheus-v3.16.0/promtool
 #   tools/which.sh --dir prometheus      → /var/cache/fastapi-obs-stack/prometheus-v3.16.0 (built or not)
 #   tools/which.sh --version prometheus  → v3.16.0
+#   tools/which.sh --cache               → /var/cache/fastapi-obs-stack ($OBS_TOOLS_CACHE)
 #
 # A program counts only when its build folder is complete (tools/build.sh writes .complete
 # last); a program on PATH at another version never stands in. Exit 1 with the reason otherwise.
@@ -24,6 +25,7 @@ build_version() {  # BUILD → the version .env pins for it
 case ${1:?usage: tools/which.sh [--dir|--version] NAME} in
   --dir) version=$(build_version "${2:?build name}"); echo "$CACHE/$2-$version"; exit 0 ;;
   --version) build_version "${2:?build name}"; exit 0 ;;
+  --cache) echo "$CACHE"; exit 0 ;;
 esac
 
 name=$1
