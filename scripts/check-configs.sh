@@ -16,7 +16,6 @@ cd "$(dirname "$0")/.." || exit 2
 set -a; . ./.env; set +a
 . scripts/lib/report.sh
 
-tool() { tools/which.sh "$1" 2>/dev/null; }  # path of a pinned native tool, or nothing
 
 # Compose interpolates every ${VAR:?...}; the secrets live in the untracked .env.secrets, so
 # validation runs with placeholders for any that are not set.
@@ -24,19 +23,19 @@ export GRAFANA_ADMIN_PASSWORD=${GRAFANA_ADMIN_PASSWORD:-check-only} \
        ADMIN_TOKEN=${ADMIN_TOKEN:-check-only} POSTGRES_PASSWORD=${POSTGRES_PASSWORD:-check-only}
 
 # --- Prometheus: the config and, through rule_files, every rule file --------------------
-if promtool=$(tool promtool); then
+if promtool=$(tools/which.sh promtool 2>/dev/null); then
   check "promtool check config prometheus/prometheus.yml ($("$promtool" --version 2>&1 | head -1 | awk '{print $3}'))" \
     "$promtool" check config prometheus/prometheus.yml
 else missing_tool "promtool check config prometheus/prometheus.yml" "promtool not found (make tools)"; fi
 
 # --- Alloy -------------------------------------------------------------------------------
-if alloy=$(tool alloy); then
+if alloy=$(tools/which.sh alloy 2>/dev/null); then
   check "alloy validate alloy/config.alloy" "$alloy" validate alloy/config.alloy
   check "alloy fmt --test alloy/config.alloy (canonical formatting)" "$alloy" fmt --test alloy/config.alloy
 else missing_tool "alloy validate alloy/config.alloy" "alloy not found (make tools)"; fi
 
 # --- Compose -----------------------------------------------------------------------------
-if compose=$(tool docker-compose); then
+if compose=$(tools/which.sh docker-compose 2>/dev/null); then
   files=(--env-file .env -f docker-compose.yml -f docker-compose.monitoring.yml)
   check "docker-compose config (default services)" "$compose" "${files[@]}" config -q
   check "docker-compose config (--profile promtail --profile loadtest)" \
@@ -50,7 +49,7 @@ command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 && docker_ok=tr
 image_check() {  # NAME NATIVE IMAGE CONTAINER_PATH REPO_FILE ARGS...
   local name=$1 native=$2 image=$3 cpath=$4 file=$5; shift 5
   local bin
-  if bin=$(tool "$native"); then
+  if bin=$(tools/which.sh "$native" 2>/dev/null); then
     check "$name (native)" "$bin" "-config.file=$file" "$@"
   elif $docker_ok; then
     check "$name ($image)" docker run --rm --network none -v "$PWD/$file:$cpath:ro" "$image" \

@@ -8,10 +8,10 @@
 # services from scripts/dev-services.sh, started if they are not up.
 # Under CI=true a missing service fails the run; it is never skipped.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 env_value() { grep -E "^$1=" .env 2>/dev/null | tail -1 | cut -d= -f2-; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { .venv/bin/python -c 'from tests.support.net import free_port; print(free_port())'; }
 
 export UV_PYTHON_DOWNLOADS=never
 if command -v uv >/dev/null 2>&1; then

@@ -13,10 +13,9 @@ cd "$(dirname "$0")/.." || exit 2
 . scripts/lib/report.sh
 
 PY=${PY:-.venv/bin/python}
-tool() { tools/which.sh "$1" 2>/dev/null; }  # path of a pinned native tool, or nothing
 
 # --- Prometheus rules -------------------------------------------------------------------
-if PROMTOOL=$(tool promtool); then
+if PROMTOOL=$(tools/which.sh promtool 2>/dev/null); then
   echo "# promtool: $PROMTOOL ($("$PROMTOOL" --version 2>&1 | head -1))"
   for f in prometheus/rules/*.rules.yml; do
     check "promtool check rules $f" "$PROMTOOL" check rules "$f"
@@ -35,7 +34,7 @@ else
 fi
 
 # --- Alertmanager config and routing ----------------------------------------------------
-if AMTOOL=$(tool amtool); then
+if AMTOOL=$(tools/which.sh amtool 2>/dev/null); then
   echo "# amtool: $AMTOOL"
   check "amtool check-config alertmanager/alertmanager.yml" \
     "$AMTOOL" check-config alertmanager/alertmanager.yml
