@@ -43,7 +43,7 @@ def test_observability_off_and_no_access_log_means_no_access_lines(migrated, tmp
     assert code in (0, -signal.SIGTERM), out
     loggers = {json.loads(line)["logger"] for line in out.splitlines() if line.strip()}
     assert "uvicorn.error" in loggers
-    assert not loggers & {"uvicorn.access", "app.access"}, "uvicorn --no-access-log must stay in force"
+    assert not loggers & {"uvicorn.access", "app.access"}, "uvicorn's access log must stay off (python -m app)"
 
 
 def test_uvicorn_process_logs_json_and_shuts_down(migrated, tmp_path):
