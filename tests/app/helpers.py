@@ -101,3 +101,8 @@ async def running_app(settings: Settings, extend=None) -> AsyncIterator[Running]
 
 def sample(name: str, labels: dict[str, str] | None = None) -> float:
     return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def count_above(histogram: str, labels: dict[str, str], le: str) -> float:
+    """Observations of a Prometheus histogram above the bucket bound `le`."""
+    return sample(f"{histogram}_count", labels) - sample(f"{histogram}_bucket", {**labels, "le": le})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import ADMIN_TOKEN, sample
+from helpers import ADMIN_TOKEN, count_above, sample
 
 H = {"X-Admin-Token": ADMIN_TOKEN}
 
@@ -43,24 +43,16 @@ async def test_latency_and_slow_query_switches(app_factory):
     async with app_factory() as r:
         await r.client.put("/admin/faults", json={"latency_ms": 150}, headers=H)
         labels = {"method": "GET", "endpoint": "/api/v1/users"}
-        slow_before = sample("http_request_duration_seconds_count", labels) - sample(
-            "http_request_duration_seconds_bucket", {**labels, "le": "0.1"}
-        )
+        slow_before = count_above("http_request_duration_seconds", labels, "0.1")
         await r.client.get("/api/v1/users")
-        slow_after = sample("http_request_duration_seconds_count", labels) - sample(
-            "http_request_duration_seconds_bucket", {**labels, "le": "0.1"}
-        )
+        slow_after = count_above("http_request_duration_seconds", labels, "0.1")
         assert slow_after == slow_before + 1
 
         await r.client.put("/admin/faults", json={"slow_query_ms": 300}, headers=H)
         q = {"operation": "SELECT", "table": "none"}
-        over = sample("db_query_duration_seconds_count", q) - sample(
-            "db_query_duration_seconds_bucket", {**q, "le": "0.25"}
-        )
+        over = count_above("db_query_duration_seconds", q, "0.25")
         assert (await r.client.get("/api/v1/users")).status_code == 200
-        over_after = sample("db_query_duration_seconds_count", q) - sample(
-            "db_query_duration_seconds_bucket", {**q, "le": "0.25"}
-        )
+        over_after = count_above("db_query_duration_seconds", q, "0.25")
         assert over_after == over + 1
 
 
