@@ -1,0 +1,71 @@
+"""Published ports: checked before anything starts, then served by the forwarder process.
+
+A port that cannot be bound is an error naming the process that holds it, as Docker's
+"port is already allocated" is: silently not publishing it would send the user's client
+(psql, redis-cli, a browser) to whatever else listens there.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .console import RunnerError
+from .model import Port
+from .procs import ProcessRef, reference
+from .settings import REPO
+
+READY = "forwarder ready"  # the forwarder's last start-up line once every port is bound
+
+
+def holder(port: int) -> str:
+    """Who listens on TCP `port` in this network namespace, as `name (pid N)` where visible."""
+    result = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True)
+    owners = sorted(set(re.findall(r'\("([^"]+)",pid=(\d+)', result.stdout)))
+    if owners:
+        return ", ".join(f"{name} (pid {pid})" for name, pid in owners)
+    if result.stdout.strip():
+        return "a listener whose process is not visible from here"
+    return "no listener (the address may not exist on this machine)"
+
+
+def check_free(service: str, port: Port) -> None:
+    """Raises RunnerError naming the holder when `port` cannot be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the forwarder binds
+        try:
+            probe.bind((port.host_ip, port.published))
+        except OSError as exc:
+            who = holder(port.published) if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise RunnerError(
+                f"service {service} publishes {port.host_ip}:{port.published}, which is taken: {who}. "
+                "Stop that program or change the published port, then run `up` again."
+            ) from None
+
+
+def start_forwarder(routes: list[tuple[Port, str]], log_path: Path, timeout: float = 10) -> ProcessRef:
+    """Starts the forwarder for (published port, service address) pairs; returns once all are bound."""
+    specs = [f"{port.host_ip}:{port.published}={addr}:{port.target}" for port, addr in routes]
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.runner.portfwd", *specs],
+            cwd=REPO,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ref = reference(process.pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RunnerError(f"publishing ports failed:\n{log_path.read_text(errors='replace')[-2000:]}")
+        if READY in log_path.read_text(errors="replace"):
+            return ref
+        time.sleep(0.1)
+    raise RunnerError(f"the port forwarder did not report ready within {timeout:.0f}s; see {log_path}")

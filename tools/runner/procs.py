@@ -1,0 +1,88 @@
+"""Processes this runner started, and only those: identified by PID *and* start time.
+
+A PID alone is not an identity: after a reboot or a long uptime the number recorded in the
+state file may belong to someone else's program. Every started service leads its own process
+group (new session), so "what we started" is: processes in that group that began no earlier
+than the leader did. Nothing is ever signalled by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProcessRef:
+    pid: int
+    start_ticks: int  # field 22 of /proc/PID/stat: start time in clock ticks since boot
+
+
+@dataclass(frozen=True)
+class _Stat:
+    state: str
+    group: int
+    start_ticks: int
+
+
+def _stat(pid: int) -> _Stat | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # the command name may hold spaces and parentheses
+    return _Stat(state=fields[0], group=int(fields[2]), start_ticks=int(fields[19]))
+
+
+def reference(pid: int) -> ProcessRef:
+    stat = _stat(pid)
+    if stat is None:
+        raise ProcessLookupError(pid)
+    return ProcessRef(pid, stat.start_ticks)
+
+
+def alive(ref: ProcessRef) -> bool:
+    """The very process we started is still running (a zombie counts as gone)."""
+    stat = _stat(ref.pid)
+    return stat is not None and stat.start_ticks == ref.start_ticks and stat.state != "Z"
+
+
+def group_members(refs: list[ProcessRef]) -> list[int]:
+    """Live processes in the groups these leaders created (children that outlived a leader too)."""
+    # The kernel reuses a PID only once no process or group uses it, so a leader PID now held
+    # by a different process means our group is gone entirely.
+    leaders = {ref.pid: ref.start_ticks for ref in refs if _leader_pid_free_or_ours(ref)}
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _stat(int(entry.name))
+        if stat and stat.state != "Z" and stat.group in leaders and stat.start_ticks >= leaders[stat.group]:
+            members.append(int(entry.name))
+    return members
+
+
+def _leader_pid_free_or_ours(ref: ProcessRef) -> bool:
+    stat = _stat(ref.pid)
+    return stat is None or stat.start_ticks == ref.start_ticks
+
+
+def terminate(refs: list[ProcessRef], grace: float) -> None:
+    """SIGTERM every process in these groups at once, SIGKILL what is left after `grace` seconds."""
+    deadline = time.monotonic() + grace
+    members = group_members(refs)
+    _signal(members, signal.SIGTERM)
+    while members and time.monotonic() < deadline:
+        time.sleep(0.2)
+        members = group_members(refs)
+    _signal(members, signal.SIGKILL)
+
+
+def _signal(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)

@@ -1,0 +1,103 @@
+"""The state file: what one native stack consists of, so `down` removes exactly that.
+
+It records which checkout owns the stack, the processes started (PID and start time), the
+namespaces' addresses and the mount points created on this machine. `up` refuses a state
+directory that another checkout owns or that is still running; a lock file serialises
+runner commands on one state directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .console import RunnerError
+from .procs import ProcessRef, alive
+from .settings import Settings
+
+
+@dataclass
+class ServiceState:
+    index: int  # position on the bridge: address and veth name derive from it
+    addr: str
+    process: ProcessRef | None = None
+
+
+@dataclass
+class State:
+    project: str
+    project_dir: str  # the checkout that owns this stack
+    profiles: list[str]
+    services: dict[str, ServiceState] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # service -> why it is not run here
+    created: list[str] = field(default_factory=list)  # mount points made on this machine, removed by down
+    forwarder: ProcessRef | None = None
+
+    def processes(self) -> list[ProcessRef]:
+        refs = [service.process for service in self.services.values() if service.process]
+        return refs + ([self.forwarder] if self.forwarder else [])
+
+    def live(self) -> bool:
+        return any(alive(ref) for ref in self.processes())
+
+
+def load(settings: Settings) -> State | None:
+    if not settings.state_file.exists():
+        return None
+    raw = json.loads(settings.state_file.read_text())
+    return State(
+        project=raw["project"],
+        project_dir=raw["project_dir"],
+        profiles=raw["profiles"],
+        services={
+            name: ServiceState(index=entry["index"], addr=entry["addr"], process=_ref(entry.get("process")))
+            for name, entry in raw["services"].items()
+        },
+        skipped=raw["skipped"],
+        created=raw["created"],
+        forwarder=_ref(raw.get("forwarder")),
+    )
+
+
+def _ref(raw: dict[str, int] | None) -> ProcessRef | None:
+    return ProcessRef(raw["pid"], raw["start_ticks"]) if raw else None
+
+
+def save(settings: Settings, state: State) -> None:
+    temporary = settings.state_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(state), indent=2))
+    temporary.replace(settings.state_file)  # a crash mid-write never leaves half a state file
+
+
+def check_owner(settings: Settings, state: State) -> None:
+    """Refuses to act on a stack that another checkout started (unless that checkout is gone)."""
+    owner = Path(state.project_dir)
+    if owner != settings.project_dir and owner.exists():
+        status = "running" if state.live() else "stopped but not torn down"
+        raise RunnerError(
+            f"{settings.state_dir} holds the native stack of {owner} (project {state.project}, {status}).\n"
+            f"Run `python3 -m tools.runner down` in {owner}, or run this one beside it with other "
+            "OBS_NATIVE_STATE, OBS_NATIVE_NET and OBS_NATIVE_SUBNET values (tools/runner/settings.py)."
+        )
+
+
+@contextmanager
+def locked(settings: Settings) -> Iterator[None]:
+    """One runner command at a time per state directory; a second one is refused, not queued."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.state_dir / "lock", "a+") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or "another process"
+            raise RunnerError(f"another runner command ({holder}) is working on {settings.state_dir}") from None
+        lock_file.truncate(0)
+        lock_file.write(f"pid {os.getpid()}")
+        lock_file.flush()
+        yield
