@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 from . import down, status, up
@@ -62,6 +63,9 @@ def main() -> int:
                 return status.ps(settings)
     except RunnerError as error:
         print(f"native runner: ERROR: {error}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:  # an `ip` command failed: show what it said
+        print(f"native runner: ERROR: {' '.join(error.cmd)} failed: {error.stderr}", file=sys.stderr)
         return 1
 
 

@@ -69,7 +69,8 @@ def _resolve(service: Service, mount: Mount, project: Project, settings: Setting
     if mount.kind == "tmpfs":
         return PlannedMount(None, mount.target, False, mount.options)
     if mount.kind == "volume":
-        source = settings.volumes_dir / project.volumes[mount.source].name
+        declared = project.volumes.get(mount.source)
+        source = settings.volumes_dir / (declared.name if declared else f"{project.name}_{mount.source}")
         source.mkdir(parents=True, exist_ok=True)
         return PlannedMount(source, mount.target, mount.read_only)
     if mount.kind == "secret":

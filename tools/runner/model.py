@@ -189,7 +189,9 @@ def _mounts(name: str, spec: Json, secrets: dict[str, Secret]) -> list[Mount]:
     for volume in spec.get("volumes") or []:
         kind = volume["type"]
         if kind in ("bind", "volume"):
-            mounts.append(Mount(kind, str(volume["source"]), volume["target"], bool(volume.get("read_only"))))
+            # An anonymous volume (no source) gets a name of its own, as the engine gives it one.
+            source = volume.get("source") or f"{name}{volume['target'].replace('/', '_')}"
+            mounts.append(Mount(kind, str(source), volume["target"], bool(volume.get("read_only"))))
         elif kind == "tmpfs":
             size = (volume.get("tmpfs") or {}).get("size")
             mounts.append(Mount("tmpfs", "", volume["target"], options=f"size={size}" if size else ""))

@@ -50,6 +50,13 @@ def load(settings: Settings) -> State | None:
     if not settings.state_file.exists():
         return None
     raw = json.loads(settings.state_file.read_text())
+    if "project_dir" not in raw:  # written before processes were recorded with their start time
+        pids = sorted(entry["pid"] for entry in raw.get("services", {}).values() if entry.get("pid"))
+        raise RunnerError(
+            f"{settings.state_file} was written by an older runner that did not record process start times, "
+            f"so its PIDs ({', '.join(map(str, pids)) or 'none'}) cannot be verified as its own. Check them with "
+            "`ps`, end the ones that are the stack's, delete its namespaces (`ip netns list`), then delete the file."
+        )
     return State(
         project=raw["project"],
         project_dir=raw["project_dir"],
