@@ -69,7 +69,8 @@ def test_down_removes_exactly_what_it_started(runner: Runner) -> None:
         assert isinstance(services, dict)
         pids = [service["process"]["pid"] for service in services.values()]
         # A recorded PID now used by an unrelated program (same number, another start time).
-        services["ghost"] = {"index": 99, "addr": "10.213.1.250", "process": {"pid": bystander.pid, "start_ticks": 1}}
+        ghost = {"pid": bystander.pid, "start_ticks": 1}
+        services["ghost"] = {"service": "ghost", "index": 99, "addr": "10.213.1.250", "names": [], "process": ghost}
         (STATE / "state.json").write_text(json.dumps(recorded))
         runner("down")
         assert running(bystander.pid), "down signalled a process it did not start"

@@ -8,16 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runner_fixture import Runner, psql
+from runner_fixture import Runner, psql, state
+
+
+def seen_by_web() -> dict[str, object]:
+    with urllib.request.urlopen("http://127.0.0.1:18089/", timeout=10) as response:
+        return json.load(response)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
 def stack(runner: Runner) -> Iterator[dict[str, object]]:
     runner("clean")  # a fresh start: the db's first-start initialisation runs
     runner("up", "--timeout", "120")
-    with urllib.request.urlopen("http://127.0.0.1:18089/", timeout=5) as response:
-        seen = json.load(response)
-    yield seen
+    yield seen_by_web()
     runner("down")
     runner("clean")
 
@@ -47,6 +50,29 @@ def test_postgres_initialised_from_password_file_and_initdb_scripts(stack: dict[
 
 def test_ps_lists_every_service(runner: Runner, stack: dict[str, object]) -> None:
     out = runner("ps").stdout
-    for name in ("db", "cache", "web"):
+    for name in ("db", "cache", "web", "echo-1", "echo-2"):
         assert f"{name} " in out and "running" in out.split(name, 1)[1].splitlines()[0]
     assert "exited" in out.split("seed", 1)[1].splitlines()[0]
+
+
+def replica_addresses() -> dict[str, str]:
+    services = state()["services"]
+    assert isinstance(services, dict)
+    return {name: entry["addr"] for name, entry in services.items() if entry["service"] == "echo"}
+
+
+def test_replicas_each_get_a_namespace_and_the_name_resolves_to_all(stack: dict[str, object]) -> None:
+    replicas = replica_addresses()
+    assert sorted(replicas) == ["echo-1", "echo-2"]
+    assert stack["echo_hosts"] == sorted(replicas.values()), "getaddrinfo (hosts file) returns every replica"
+    assert stack["echo_dns"] == sorted(replicas.values()), "the nameserver answers with every replica"
+
+
+def test_a_stopped_replica_leaves_dns_and_returns_on_start(runner: Runner, stack: dict[str, object]) -> None:
+    replicas = replica_addresses()
+    runner("stop", "echo-2")
+    try:
+        assert seen_by_web()["echo_dns"] == [replicas["echo-1"]]
+    finally:
+        runner("start", "echo-2")
+    assert seen_by_web()["echo_dns"] == sorted(replicas.values())

@@ -47,27 +47,28 @@ def clean(settings: Settings) -> int:
 
 
 def stop(settings: Settings, name: str) -> int:
+    """Stops a service (every replica) or one instance; `start` runs it again."""
     with state.locked(settings):
         current = state.load(settings)
         if current is None:
             raise RunnerError("the native stack is not up")
         state.check_owner(settings, current)
-        entry = current.services.get(name)
-        if entry is None:
+        targets = current.select(name)
+        if not targets:
             raise RunnerError(f"unknown or skipped service {name}")
-        if entry.process:
-            terminate([entry.process], grace=10)
-    log(f"stopped {name}")
+        terminate([entry.process for entry in targets.values() if entry.process], grace=10)
+    log(f"stopped {', '.join(targets)}")
     return 0
 
 
 def teardown(settings: Settings, current: State) -> None:
-    if current.forwarder:
-        terminate([current.forwarder], grace=2)
+    helpers = [helper for helper in (current.forwarder, current.dns) if helper]
+    terminate(helpers, grace=2)
     terminate([entry.process for entry in current.services.values() if entry.process], grace=10)
     network = Network(settings.net_prefix, settings.subnet)
     for name, entry in current.services.items():
         netns.delete_namespace(network, name, entry.index)
+    netns.delete_dns_namespace(network)
     netns.delete_bridge(network)
     in_use = _mount_points_in_use()
     for path in reversed(current.created):

@@ -37,11 +37,16 @@ class PlannedMount:
         return len(PurePosixPath(self.target).parts)
 
 
-def service_env(service: Service) -> dict[str, str]:
+def hostname(service: Service, instance: str) -> str:
+    """compose's `hostname`, else the instance name (Docker would use the container ID)."""
+    return service.hostname or instance
+
+
+def service_env(service: Service, instance: str) -> dict[str, str]:
     env = dict(service.environment)
     env["PATH"] = f"{REPO / '.venv/bin'}:{PG_BIN}:{BASE_PATH}"
     env.setdefault("HOME", "/root")
-    env["HOSTNAME"] = service.hostname or service.name
+    env["HOSTNAME"] = hostname(service, instance)
     return env
 
 
@@ -151,8 +156,8 @@ def _mount_lines(plan: list[PlannedMount]) -> list[str]:
     return lines
 
 
-def launch_script(service: Service, program: Program, plan: list[PlannedMount]) -> str:
-    lines = ["#!/bin/sh", "set -e", f"hostname {shlex.quote(service.hostname or service.name)}"]
+def launch_script(service: Service, instance: str, program: Program, plan: list[PlannedMount]) -> str:
+    lines = ["#!/bin/sh", "set -e", f"hostname {shlex.quote(hostname(service, instance))}"]
     lines += _mount_lines(plan)
     argv = _argv(service, program)
     if program.launcher == "postgres":
@@ -202,21 +207,27 @@ def postgres_first_start() -> list[str]:
 
 
 def start(
-    service: Service, program: Program, project: Project, settings: Settings, namespace: str, created: list[str]
+    service: Service,
+    instance: str,
+    program: Program,
+    project: Project,
+    settings: Settings,
+    namespace: str,
+    created: list[str],
 ) -> subprocess.Popen[bytes]:
-    """Starts the service in its network namespace; the returned process leads its own group."""
+    """Starts one instance of the service in its network namespace; the process leads its own group."""
     plan = plan_mounts(service, project, program, settings)
     ensure_mount_points(plan, created)
-    script = settings.state_dir / "launch" / f"{service.name}.sh"
+    script = settings.state_dir / "launch" / f"{instance}.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
-    script.write_text(launch_script(service, program, plan))
-    with open(settings.logs_dir / f"{service.name}.log", "ab", buffering=0) as log_file:
+    script.write_text(launch_script(service, instance, program, plan))
+    with open(settings.logs_dir / f"{instance}.log", "ab", buffering=0) as log_file:
         return subprocess.Popen(
             ["ip", "netns", "exec", namespace, "unshare", "--mount", "--uts", "--propagation", "private"]
             + ["/bin/sh", str(script)],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=service_env(service),
+            env=service_env(service, instance),
             start_new_session=True,
         )

@@ -75,6 +75,10 @@ class Service:
     replicas: int
     not_emulated: list[str] = field(default_factory=list)
 
+    def instances(self) -> list[str]:
+        """One name per replica: the service's own, or `<service>-<n>` as compose numbers containers."""
+        return [self.name] if self.replicas == 1 else [f"{self.name}-{n}" for n in range(1, self.replicas + 1)]
+
 
 @dataclass(frozen=True)
 class Project:

@@ -29,14 +29,27 @@ class Network:
     def gateway(self) -> str:
         return f"{self.subnet}.1"
 
-    def namespace(self, service: str) -> str:
-        return f"{self.prefix}-{service}"
+    def namespace(self, instance: str) -> str:
+        return f"{self.prefix}-{instance}"
 
     def address(self, index: int) -> str:
         return f"{self.subnet}.{10 + index}"
 
     def veth(self, index: int) -> str:
         return f"{self.prefix}v{index}"  # interface names are limited to 15 characters
+
+    # The DNS server's own namespace ("_" cannot start a compose service name, so no clash).
+    @property
+    def dns_namespace(self) -> str:
+        return f"{self.prefix}-_dns"
+
+    @property
+    def dns_address(self) -> str:
+        return f"{self.subnet}.2"
+
+    @property
+    def dns_veth(self) -> str:
+        return f"{self.prefix}vdns"
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -71,33 +84,52 @@ def create_bridge(network: Network) -> None:
     _ip("link", "set", network.bridge, "up")
 
 
-def create_namespace(network: Network, service: str, index: int, hosts: dict[str, list[str]]) -> None:
-    """Creates the service's namespace wired to the bridge, with every peer in its hosts file."""
-    namespace, veth = network.namespace(service), network.veth(index)
+def create_namespace(network: Network, name: str, index: int, hosts: dict[str, list[str]]) -> None:
+    """Creates a service instance's namespace wired to the bridge, its peers in its hosts file
+    and the stack's DNS server (dns.py) as its only nameserver."""
+    _wire(network, network.namespace(name), network.veth(index), network.address(index))
+    etc = Path("/etc/netns") / network.namespace(name)
+    etc.mkdir(parents=True, exist_ok=True)
+    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
+    lines += [f"{addr} {' '.join(names)}" for addr, names in hosts.items()]
+    (etc / "hosts").write_text("\n".join(lines) + "\n")
+    (etc / "resolv.conf").write_text(
+        "# native runner: compose names, from the stack's own DNS server (as Docker's embedded DNS)\n"
+        f"nameserver {network.dns_address}\noptions timeout:1 attempts:2\n"
+    )
+
+
+def create_dns_namespace(network: Network) -> None:
+    _wire(network, network.dns_namespace, network.dns_veth, network.dns_address)
+
+
+def _wire(network: Network, namespace: str, veth: str, address: str) -> None:
     _ip("netns", "add", namespace)
     _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace)
     _ip("link", "set", veth, "master", network.bridge, "up")
     inside = ("netns", "exec", namespace, "ip")
     _ip(*inside, "link", "set", "lo", "up")
-    _ip(*inside, "addr", "add", f"{network.address(index)}/24", "dev", "eth0")
+    _ip(*inside, "addr", "add", f"{address}/24", "dev", "eth0")
     _ip(*inside, "link", "set", "eth0", "up")
     _ip(*inside, "route", "add", "default", "via", network.gateway)
-    etc = Path("/etc/netns") / namespace
-    etc.mkdir(parents=True, exist_ok=True)
-    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
-    lines += [f"{addr} {' '.join(names)}" for addr, names in hosts.items()]
-    (etc / "hosts").write_text("\n".join(lines) + "\n")
-    (etc / "resolv.conf").write_text("# native runner: compose names come from /etc/hosts\n")
 
 
-def delete_namespace(network: Network, service: str, index: int) -> None:
-    _ip("netns", "del", network.namespace(service), check=False)
-    _ip("link", "del", network.veth(index), check=False)
-    etc = Path("/etc/netns") / network.namespace(service)
-    for name in ("hosts", "resolv.conf"):
-        (etc / name).unlink(missing_ok=True)
+def delete_namespace(network: Network, name: str, index: int) -> None:
+    _unwire(network.namespace(name), network.veth(index))
+    etc = Path("/etc/netns") / network.namespace(name)
+    for file_name in ("hosts", "resolv.conf"):
+        (etc / file_name).unlink(missing_ok=True)
     if etc.exists():
         etc.rmdir()
+
+
+def delete_dns_namespace(network: Network) -> None:
+    _unwire(network.dns_namespace, network.dns_veth)
+
+
+def _unwire(namespace: str, veth: str) -> None:
+    _ip("netns", "del", namespace, check=False)
+    _ip("link", "del", veth, check=False)
 
 
 def delete_bridge(network: Network) -> None:

@@ -12,13 +12,11 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from .console import RunnerError
 from .model import Port
-from .procs import ProcessRef, reference
-from .settings import REPO
+from .procs import ProcessRef, start_helper
 
 READY = "forwarder ready"  # the forwarder's last start-up line once every port is bound
 
@@ -48,24 +46,7 @@ def check_free(service: str, port: Port) -> None:
             ) from None
 
 
-def start_forwarder(routes: list[tuple[Port, str]], log_path: Path, timeout: float = 10) -> ProcessRef:
+def start_forwarder(routes: list[tuple[Port, str]], log_path: Path) -> ProcessRef:
     """Starts the forwarder for (published port, service address) pairs; returns once all are bound."""
     specs = [f"{port.host_ip}:{port.published}={addr}:{port.target}" for port, addr in routes]
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tools.runner.portfwd", *specs],
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    ref = reference(process.pid)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RunnerError(f"publishing ports failed:\n{log_path.read_text(errors='replace')[-2000:]}")
-        if READY in log_path.read_text(errors="replace"):
-            return ref
-        time.sleep(0.1)
-    raise RunnerError(f"the port forwarder did not report ready within {timeout:.0f}s; see {log_path}")
+    return start_helper([sys.executable, "-m", "tools.runner.portfwd", *specs], log_path, READY, "publishing ports")

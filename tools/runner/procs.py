@@ -11,9 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .console import RunnerError
+from .settings import REPO
 
 
 @dataclass(frozen=True)
@@ -86,3 +90,21 @@ def _signal(pids: list[int], signum: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
+
+
+def start_helper(argv: list[str], log_path: Path, ready_line: str, what: str, timeout: float = 10) -> ProcessRef:
+    """Starts one of the runner's own helper processes (port forwarder, DNS server) in a session
+    of its own; returns once its log shows `ready_line`, raises RunnerError if it exits first."""
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            argv, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    ref = reference(process.pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RunnerError(f"{what} failed:\n{log_path.read_text(errors='replace')[-2000:]}")
+        if ready_line in log_path.read_text(errors="replace"):
+            return ref
+        time.sleep(0.1)
+    raise RunnerError(f"{what}: not ready within {timeout:.0f}s; see {log_path}")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .console import RunnerError
 from .procs import ProcessRef, alive
@@ -22,9 +23,13 @@ from .settings import Settings
 
 
 @dataclass
-class ServiceState:
+class Instance:
+    """One running copy of a service (one per replica), in a namespace of its own."""
+
+    service: str
     index: int  # position on the bridge: address and veth name derive from it
     addr: str
+    names: list[str]  # what resolves to addr: instance, service and alias names
     process: ProcessRef | None = None
 
 
@@ -33,14 +38,19 @@ class State:
     project: str
     project_dir: str  # the checkout that owns this stack
     profiles: list[str]
-    services: dict[str, ServiceState] = field(default_factory=dict)
+    services: dict[str, Instance] = field(default_factory=dict)  # by instance name
     skipped: dict[str, str] = field(default_factory=dict)  # service -> why it is not run here
     created: list[str] = field(default_factory=list)  # mount points made on this machine, removed by down
     forwarder: ProcessRef | None = None
+    dns: ProcessRef | None = None
 
     def processes(self) -> list[ProcessRef]:
-        refs = [service.process for service in self.services.values() if service.process]
-        return refs + ([self.forwarder] if self.forwarder else [])
+        refs = [instance.process for instance in self.services.values() if instance.process]
+        return refs + [helper for helper in (self.forwarder, self.dns) if helper]
+
+    def select(self, name: str) -> dict[str, Instance]:
+        """The instances a command names: one instance, or every replica of a service."""
+        return {key: entry for key, entry in self.services.items() if name in (key, entry.service)}
 
     def live(self) -> bool:
         return any(alive(ref) for ref in self.processes())
@@ -57,17 +67,31 @@ def load(settings: Settings) -> State | None:
             f"so its PIDs ({', '.join(map(str, pids)) or 'none'}) cannot be verified as its own. Check them with "
             "`ps`, end the ones that are the stack's, delete its namespaces (`ip netns list`), then delete the file."
         )
+    try:
+        return parse(raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunnerError(f"{settings.state_file} is not a state file this runner wrote ({exc!r})") from exc
+
+
+def parse(raw: dict[str, Any]) -> State:
     return State(
         project=raw["project"],
         project_dir=raw["project_dir"],
         profiles=raw["profiles"],
         services={
-            name: ServiceState(index=entry["index"], addr=entry["addr"], process=_ref(entry.get("process")))
+            name: Instance(
+                service=entry["service"],
+                index=entry["index"],
+                addr=entry["addr"],
+                names=entry["names"],
+                process=_ref(entry.get("process")),
+            )
             for name, entry in raw["services"].items()
         },
         skipped=raw["skipped"],
         created=raw["created"],
         forwarder=_ref(raw.get("forwarder")),
+        dns=_ref(raw.get("dns")),
     )
 
 

@@ -19,8 +19,9 @@ from .settings import Settings
 
 @dataclass(frozen=True)
 class Running:
-    """A started service: its compose record, its native program and its process."""
+    """A started service instance: its compose record, its native program and its process."""
 
+    instance: str
     service: Service
     program: Program
     process: subprocess.Popen[bytes]
@@ -44,7 +45,7 @@ def healthy(running: Running) -> bool:
     try:
         result = subprocess.run(
             ["nsenter", "-t", str(running.process.pid), "-n", "-m", "--", *argv],
-            env=service_env(running.service),
+            env=service_env(running.service, running.instance),
             capture_output=True,
             timeout=check.timeout,
         )
@@ -55,7 +56,7 @@ def healthy(running: Running) -> bool:
 
 def wait_for(running: Running, condition: Condition, deadline: float, settings: Settings) -> bool:
     """Polls until `condition` holds (True), the service exits wrongly or the deadline passes (False)."""
-    name = running.service.name
+    name = running.instance
     interval = min(running.service.healthcheck.interval if running.service.healthcheck else 1.0, 2.0)
     while time.monotonic() < deadline:
         exit_status = running.process.poll()
