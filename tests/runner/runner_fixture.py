@@ -80,3 +80,13 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def pinned_tool(name: str) -> str:
+    """Path of a pinned native tool; a missing one skips the test, or fails it under CI."""
+    result = subprocess.run([str(REPO / "tools/which.sh"), name], capture_output=True, text=True)
+    if result.returncode == 0:
+        return result.stdout.strip()
+    if os.environ.get("CI") == "true":
+        pytest.fail(result.stderr.strip())
+    pytest.skip(result.stderr.strip())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runner_fixture import Runner, psql, state
+from runner_fixture import Runner, pinned_tool, psql, state
 
 
 def seen_by_web() -> dict[str, object]:
@@ -76,3 +78,35 @@ def test_a_stopped_replica_leaves_dns_and_returns_on_start(runner: Runner, stack
     finally:
         runner("start", "echo-2")
     assert seen_by_web()["echo_dns"] == sorted(replicas.values())
+
+
+def test_prometheus_dns_discovery_finds_every_replica(stack: dict[str, object], tmp_path: Path) -> None:
+    """Prometheus's dns_sd_configs asks the nameserver itself (never /etc/hosts): the real
+    program, run in web's namespace, must discover both replicas of `echo`."""
+    prometheus = pinned_tool("prometheus")
+    (tmp_path / "prometheus.yml").write_text(
+        "scrape_configs:\n"
+        "  - job_name: echo\n"
+        "    metrics_path: /\n"
+        "    dns_sd_configs: [{names: [echo], type: A, port: 8081, refresh_interval: 1s}]\n"
+    )
+    command = ["ip", "netns", "exec", "obsfx-web", prometheus, f"--config.file={tmp_path / 'prometheus.yml'}"]
+    command += [f"--storage.tsdb.path={tmp_path / 'data'}", "--web.listen-address=127.0.0.1:19090"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    expected = sorted(f"{addr}:8081" for addr in replica_addresses().values())
+    try:
+        deadline, found = time.monotonic() + 60, []
+        while time.monotonic() < deadline and found != expected:
+            time.sleep(0.5)
+            reply = subprocess.run(
+                ["ip", "netns", "exec", "obsfx-web", "curl", "-sf", "http://127.0.0.1:19090/api/v1/targets"],
+                capture_output=True,
+                text=True,
+            )
+            if reply.returncode == 0:
+                targets = json.loads(reply.stdout)["data"]["activeTargets"]
+                found = sorted(target["labels"]["instance"] for target in targets)
+        assert found == expected
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
