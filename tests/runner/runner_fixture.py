@@ -1,7 +1,7 @@
 """Runs the native runner against tests/runner/fixture with its own state, names and subnet.
 
-The fixture stack lives beside the real one (prefix obsfx, 10.213.1.0/24, state in
-/var/tmp/obs-native-fixture), so these tests never touch a running `make up` stack.
+The fixture stack lives beside the real one (prefix obsrt, 10.213.2.0/24, state in
+/var/tmp/obs-runner-tests), so these tests never touch a running `make up` stack.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixture"
-STATE = Path("/var/tmp/obs-native-fixture")
+STATE = Path("/var/tmp/obs-runner-tests")
 VOLUMES = STATE / "volumes"
 ENV = {
     "OBS_COMPOSE_DIR": str(FIXTURE),
     "OBS_COMPOSE_FILES": "compose.yml",
     "OBS_NATIVE_STATE": str(STATE),
-    "OBS_NATIVE_NET": "obsfx",
-    "OBS_NATIVE_SUBNET": "10.213.1",
+    "OBS_NATIVE_NET": "obsrt",
+    "OBS_NATIVE_SUBNET": "10.213.2",
 }
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -71,7 +71,7 @@ def psql(sql: str) -> subprocess.CompletedProcess[str]:
 
 def namespaces() -> list[str]:
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    return [line.split()[0] for line in listing.splitlines() if line.startswith("obsfx-")]
+    return [line.split()[0] for line in listing.splitlines() if line.startswith("obsrt-")]
 
 
 def running(pid: int) -> bool:

@@ -16,11 +16,11 @@ from runner_fixture import FIXTURE, STATE, VOLUMES, Runner, namespaces, psql, ru
 def test_a_held_published_port_stops_up_naming_the_holder(runner: Runner) -> None:
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.bind(("127.0.0.1", 18089))
+        holder.bind(("127.0.0.1", 18090))
         holder.listen()
         result = runner("up", "--timeout", "60", check=False)
     assert result.returncode == 1
-    assert "127.0.0.1:18089" in result.stderr and f"pid {os.getpid()}" in result.stderr, result.stderr
+    assert "127.0.0.1:18090" in result.stderr and f"pid {os.getpid()}" in result.stderr, result.stderr
     assert not (STATE / "state.json").exists(), "nothing was started"
     assert namespaces() == []
 
@@ -70,7 +70,7 @@ def test_down_removes_exactly_what_it_started(runner: Runner) -> None:
         pids = [service["process"]["pid"] for service in services.values()]
         # A recorded PID now used by an unrelated program (same number, another start time).
         ghost = {"pid": bystander.pid, "start_ticks": 1}
-        services["ghost"] = {"service": "ghost", "index": 99, "addr": "10.213.1.250", "names": [], "process": ghost}
+        services["ghost"] = {"service": "ghost", "index": 99, "addr": "10.213.2.250", "names": [], "process": ghost}
         (STATE / "state.json").write_text(json.dumps(recorded))
         runner("down")
         assert running(bystander.pid), "down signalled a process it did not start"

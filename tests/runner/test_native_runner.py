@@ -14,7 +14,7 @@ from runner_fixture import Runner, pinned_tool, psql, state
 
 
 def seen_by_web() -> dict[str, object]:
-    with urllib.request.urlopen("http://127.0.0.1:18089/", timeout=10) as response:
+    with urllib.request.urlopen("http://127.0.0.1:18090/", timeout=10) as response:
         return json.load(response)  # type: ignore[no-any-return]
 
 
@@ -43,6 +43,11 @@ def test_a_service_reads_its_secret_file_and_only_its_own(stack: dict[str, objec
 
 def test_tmpfs_is_mounted_and_docker_only_hardening_keys_are_accepted(stack: dict[str, object]) -> None:
     assert stack["tmp_mount"] == "tmpfs"
+
+
+def test_a_config_with_inline_content_is_mounted_at_its_target(stack: dict[str, object]) -> None:
+    assert stack["config"] == "mode = fixture\n"
+    assert not Path("/tmp/fixture.conf").exists(), "its mount point exists inside the service only"
 
 
 def test_postgres_initialised_from_password_file_and_initdb_scripts(stack: dict[str, object]) -> None:
@@ -90,7 +95,7 @@ def test_prometheus_dns_discovery_finds_every_replica(stack: dict[str, object], 
         "    metrics_path: /\n"
         "    dns_sd_configs: [{names: [echo], type: A, port: 8081, refresh_interval: 1s}]\n"
     )
-    command = ["ip", "netns", "exec", "obsfx-web", prometheus, f"--config.file={tmp_path / 'prometheus.yml'}"]
+    command = ["ip", "netns", "exec", "obsrt-web", prometheus, f"--config.file={tmp_path / 'prometheus.yml'}"]
     command += [f"--storage.tsdb.path={tmp_path / 'data'}", "--web.listen-address=127.0.0.1:19090"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     expected = sorted(f"{addr}:8081" for addr in replica_addresses().values())
@@ -99,7 +104,7 @@ def test_prometheus_dns_discovery_finds_every_replica(stack: dict[str, object], 
         while time.monotonic() < deadline and found != expected:
             time.sleep(0.5)
             reply = subprocess.run(
-                ["ip", "netns", "exec", "obsfx-web", "curl", "-sf", "http://127.0.0.1:19090/api/v1/targets"],
+                ["ip", "netns", "exec", "obsrt-web", "curl", "-sf", "http://127.0.0.1:19090/api/v1/targets"],
                 capture_output=True,
                 text=True,
             )

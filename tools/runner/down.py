@@ -78,7 +78,8 @@ def teardown(settings: Settings, current: State) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             Path(path).unlink(missing_ok=True)
-    shutil.rmtree(settings.state_dir / "secrets", ignore_errors=True)
+    for kind in ("secrets", "configs"):
+        shutil.rmtree(settings.state_dir / kind, ignore_errors=True)
     settings.state_file.unlink(missing_ok=True)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .console import log
-from .model import Mount, Project, Service
+from .model import Mount, Project, Secret, Service
 from .programs import PG_BIN, Program
 from .settings import REPO, Settings
 
@@ -79,7 +79,9 @@ def _resolve(service: Service, mount: Mount, project: Project, settings: Setting
         source.mkdir(parents=True, exist_ok=True)
         return PlannedMount(source, mount.target, mount.read_only)
     if mount.kind == "secret":
-        return PlannedMount(_secret_file(mount.source, project, settings), mount.target, True)
+        return PlannedMount(_content_file(project.secrets[mount.source], "secrets", settings), mount.target, True)
+    if mount.kind == "config":
+        return PlannedMount(_content_file(project.configs[mount.source], "configs", settings), mount.target, True)
     source = Path(mount.source)
     if not source.exists():  # e.g. the Docker socket on a machine without Docker
         log(f"{service.name}: bind source {source} does not exist here; not mounted")
@@ -87,16 +89,16 @@ def _resolve(service: Service, mount: Mount, project: Project, settings: Setting
     return PlannedMount(source, mount.target, mount.read_only)
 
 
-def _secret_file(name: str, project: Project, settings: Settings) -> Path:
-    secret = project.secrets[name]
-    if secret.file is not None:
-        return secret.file
-    # An `environment:` secret: its value, written where only root can read it.
-    directory = settings.state_dir / "secrets"
+def _content_file(source: Secret, kind: str, settings: Settings) -> Path:
+    """The file to mount for a secret or config: its `file:`, or its value written where only root reads."""
+    if source.file is not None:
+        return source.file
+    directory = settings.state_dir / kind
     directory.mkdir(mode=0o700, exist_ok=True)
-    path = directory / name
+    path = directory / source.name
     path.touch(mode=0o400)
-    path.write_text(os.environ.get(secret.environment or "", ""))
+    # `environment:` is read from the runner's own environment, as compose reads its own.
+    path.write_text(source.content if source.content is not None else os.environ.get(source.environment or "", ""))
     return path
 
 

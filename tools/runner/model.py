@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 Json = dict[str, Any]
 Condition = Literal["service_started", "service_healthy", "service_completed_successfully"]
-MountKind = Literal["bind", "volume", "tmpfs", "secret"]
+MountKind = Literal["bind", "volume", "tmpfs", "secret", "config"]
 
 # Docker-only keys: accepted (they are valid compose), not emulated natively.
 NOT_EMULATED = ("read_only", "cap_add", "cap_drop", "security_opt", "logging", "user", "restart")
@@ -52,9 +52,12 @@ class Volume:
 
 @dataclass(frozen=True)
 class Secret:
+    """A top-level `secrets:` or `configs:` entry: where its content comes from."""
+
     name: str
     file: Path | None  # `file:` source
     environment: str | None  # `environment:` source: the variable holding the value
+    content: str | None = None  # `content:` source (configs only)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Project:
     services: dict[str, Service]
     volumes: dict[str, Volume]
     secrets: dict[str, Secret]
+    configs: dict[str, Secret]
 
     def one_shots(self) -> set[str]:
         """Services another waits on to complete (migrations): they are meant to exit."""
@@ -133,19 +137,24 @@ def parse_project(config: Json) -> Project:
         )
         for key, spec in (config.get("volumes") or {}).items()
     }
-    secrets = {
+    secrets, configs = _sources(config.get("secrets")), _sources(config.get("configs"))
+    services = {name: _service(name, spec, secrets, configs) for name, spec in config["services"].items()}
+    return Project(name=str(config["name"]), services=services, volumes=volumes, secrets=secrets, configs=configs)
+
+
+def _sources(section: Json | None) -> dict[str, Secret]:
+    return {
         key: Secret(
             name=key,
             file=Path(spec["file"]) if spec.get("file") else None,
             environment=spec.get("environment"),
+            content=spec.get("content"),
         )
-        for key, spec in (config.get("secrets") or {}).items()
+        for key, spec in (section or {}).items()
     }
-    services = {name: _service(name, spec, secrets) for name, spec in config["services"].items()}
-    return Project(name=str(config["name"]), services=services, volumes=volumes, secrets=secrets)
 
 
-def _service(name: str, spec: Json, secrets: dict[str, Secret]) -> Service:
+def _service(name: str, spec: Json, secrets: dict[str, Secret], configs: dict[str, Secret]) -> Service:
     aliases = [spec["container_name"]] if spec.get("container_name") else []
     for network in (spec.get("networks") or {}).values():
         aliases += (network or {}).get("aliases") or []
@@ -164,7 +173,7 @@ def _service(name: str, spec: Json, secrets: dict[str, Secret]) -> Service:
         working_dir=spec.get("working_dir"),
         hostname=spec.get("hostname"),
         aliases=aliases,
-        mounts=_mounts(name, spec, secrets),
+        mounts=_mounts(name, spec, secrets, configs),
         ports=[
             Port(
                 host_ip=port.get("host_ip") or "127.0.0.1", published=int(port["published"]), target=int(port["target"])
@@ -188,7 +197,7 @@ def _service(name: str, spec: Json, secrets: dict[str, Secret]) -> Service:
     )
 
 
-def _mounts(name: str, spec: Json, secrets: dict[str, Secret]) -> list[Mount]:
+def _mounts(name: str, spec: Json, secrets: dict[str, Secret], configs: dict[str, Secret]) -> list[Mount]:
     mounts: list[Mount] = []
     for volume in spec.get("volumes") or []:
         kind = volume["type"]
@@ -209,4 +218,9 @@ def _mounts(name: str, spec: Json, secrets: dict[str, Secret]) -> list[Mount]:
         target = reference.get("target") or source
         path = target if target.startswith("/") else f"/run/secrets/{target}"
         mounts.append(Mount("secret", source, path, read_only=True))
+    for reference in spec.get("configs") or []:  # mounted at /<name> unless a target is given
+        source = reference["source"]
+        if source not in configs:
+            raise ValueError(f"service {name} uses config {source!r}, which is not declared at the top level")
+        mounts.append(Mount("config", source, reference.get("target") or f"/{source}", read_only=True))
     return mounts
