@@ -1,9 +1,10 @@
 """Typed records of a compose project, read from `compose config --format json`.
 
 The compose CLI has already interpolated `.env`, applied profiles and merged the files;
-this module only turns its JSON into the few fields the runner acts on. Keys that only a
-container engine can honour (read_only, cap_add/cap_drop, security_opt, logging, restart,
-resource limits, user) are listed in `Service.not_emulated` so `up` can say so.
+this module only turns its JSON into the few fields the runner acts on. Hardening keys that
+only a container engine can honour (read_only, cap_add/cap_drop, security_opt, logging, user)
+are listed in `Service.not_emulated` so `up` can say so; restart policies and resource
+limits are ignored silently (tools/README.md lists them).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ Json = dict[str, Any]
 Condition = Literal["service_started", "service_healthy", "service_completed_successfully"]
 MountKind = Literal["bind", "volume", "tmpfs", "secret", "config"]
 
-# Docker-only keys: accepted (they are valid compose), not emulated natively.
-NOT_EMULATED = ("read_only", "cap_add", "cap_drop", "security_opt", "logging", "user", "restart")
+# Docker-only hardening keys: accepted (valid compose), not emulated natively; `up` names them per service.
+NOT_EMULATED = ("read_only", "cap_add", "cap_drop", "security_opt", "logging", "user")
 
 
 @dataclass(frozen=True)
