@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import urllib.request
 from pathlib import Path
 
 from runner_fixture import FIXTURE, STATE, VOLUMES, Runner, namespaces, psql, running, service_pid, state
@@ -44,7 +45,9 @@ def test_down_keeps_named_volumes_and_clean_deletes_only_this_projects(runner: R
     other_project.rmdir()
 
 
-def test_a_second_checkout_is_refused_while_the_first_owns_the_state(runner: Runner, tmp_path: Path) -> None:
+def test_a_second_checkout_is_refused_while_the_first_runs_and_may_start_after_it(
+    runner: Runner, tmp_path: Path
+) -> None:
     second = tmp_path / "second-checkout"
     shutil.copytree(FIXTURE, second)
     runner("up", "--timeout", "120")
@@ -58,6 +61,14 @@ def test_a_second_checkout_is_refused_while_the_first_owns_the_state(runner: Run
         assert running(service_pid("web")), "the refused commands left the first stack alone"
     finally:
         runner("down")
+    # Once the first is down, the second may start; its files live under /tmp, where web mounts
+    # a tmpfs of its own: the bind sources must still be found.
+    runner("up", "--timeout", "120", OBS_COMPOSE_DIR=str(second))
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:18090/", timeout=10) as response:
+            assert json.load(response)["greeting"] == "hello-from-compose"
+    finally:
+        runner("down", OBS_COMPOSE_DIR=str(second))
 
 
 def test_down_removes_exactly_what_it_started(runner: Runner) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from .console import log
@@ -141,6 +141,29 @@ def _argv(service: Service, program: Program) -> list[str]:
     return argv
 
 
+def stage_hidden_sources(plan: list[PlannedMount], stage: Path) -> tuple[list[PlannedMount], list[str]]:
+    """Sources that one of the service's own mounts would cover (a project under /tmp when the
+    service mounts a tmpfs on /tmp) are bind-mounted to a staging path first, and mounted from
+    there. Returns the plan with staged sources and the mount lines that must run first."""
+    staged_plan, lines = [], []
+    for number, mount in enumerate(plan):
+        source = mount.source
+        if source is None or not any(
+            other.target != "/" and PurePosixPath(source).is_relative_to(other.target) for other in plan
+        ):
+            staged_plan.append(mount)
+            continue
+        staged = stage / str(number)
+        stage.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            staged.mkdir(exist_ok=True)
+        else:
+            staged.touch()
+        lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(str(staged))}")
+        staged_plan.append(replace(mount, source=staged))
+    return staged_plan, lines
+
+
 def _mount_lines(plan: list[PlannedMount]) -> list[str]:
     lines = []
     for mount in plan:
@@ -158,9 +181,11 @@ def _mount_lines(plan: list[PlannedMount]) -> list[str]:
     return lines
 
 
-def launch_script(service: Service, instance: str, program: Program, plan: list[PlannedMount]) -> str:
+def launch_script(
+    service: Service, instance: str, program: Program, plan: list[PlannedMount], staging: list[str]
+) -> str:
     lines = ["#!/bin/sh", "set -e", f"hostname {shlex.quote(hostname(service, instance))}"]
-    lines += _mount_lines(plan)
+    lines += staging + _mount_lines(plan)
     argv = _argv(service, program)
     if program.launcher == "postgres":
         lines += postgres_first_start()
@@ -222,7 +247,8 @@ def start(
     ensure_mount_points(plan, created)
     script = settings.state_dir / "launch" / f"{instance}.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
-    script.write_text(launch_script(service, instance, program, plan))
+    plan, staging = stage_hidden_sources(plan, script.with_suffix(".stage"))
+    script.write_text(launch_script(service, instance, program, plan, staging))
     with open(settings.logs_dir / f"{instance}.log", "ab", buffering=0) as log_file:
         return subprocess.Popen(
             ["ip", "netns", "exec", namespace, "unshare", "--mount", "--uts", "--propagation", "private"]
