@@ -81,7 +81,9 @@ class Service:
 
     def instances(self) -> list[str]:
         """One name per replica: the service's own, or `<service>-<n>` as compose numbers containers."""
-        return [self.name] if self.replicas == 1 else [f"{self.name}-{n}" for n in range(1, self.replicas + 1)]
+        return (
+            [self.name] if self.replicas == 1 else [f"{self.name}-{number}" for number in range(1, self.replicas + 1)]
+        )
 
 
 @dataclass(frozen=True)
