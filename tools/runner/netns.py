@@ -61,7 +61,8 @@ def ensure_free(network: Network) -> None:
     if _ip("link", "show", network.bridge, check=False).returncode == 0:
         raise RunnerError(
             f"interface {network.bridge} exists but no state file of this stack records it: another native "
-            "stack uses the same OBS_NATIVE_NET prefix (run it beside this one with another prefix and subnet)"
+            "stack uses the same OBS_NATIVE_NET prefix (run this one beside it with another prefix and subnet); "
+            f"if none runs, a crashed run left it behind: `ip link del {network.bridge}`"
         )
     leftovers = [
         line.split()[0] for line in _ip("netns", "list").stdout.splitlines() if line.startswith(f"{network.prefix}-")
@@ -69,7 +70,8 @@ def ensure_free(network: Network) -> None:
     if leftovers:
         raise RunnerError(
             f"network namespaces {', '.join(leftovers)} exist but no state file of this stack records them: "
-            "another native stack uses the same OBS_NATIVE_NET prefix"
+            "another native stack uses the same OBS_NATIVE_NET prefix; if none runs, a crashed run left them "
+            "behind: `ip netns del NAME` for each"
         )
     users = _ip("-o", "-4", "addr", "show", "to", f"{network.subnet}.0/24").stdout.split()
     if users:
