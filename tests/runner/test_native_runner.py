@@ -41,8 +41,9 @@ def test_a_service_reads_its_secret_file_and_only_its_own(stack: dict[str, objec
     assert not Path("/run/secrets/web_token").exists(), "secrets are mounted inside the service only"
 
 
-def test_tmpfs_is_mounted_and_docker_only_hardening_keys_are_accepted(stack: dict[str, object]) -> None:
+def test_tmpfs_and_no_new_privileges_are_honoured_other_hardening_keys_accepted(stack: dict[str, object]) -> None:
     assert stack["tmp_mount"] == "tmpfs"
+    assert stack["no_new_privs"] == "1"
 
 
 def test_a_config_with_inline_content_is_mounted_at_its_target(stack: dict[str, object]) -> None:

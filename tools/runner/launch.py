@@ -193,11 +193,20 @@ def launch_script(
         server = [str(PG_BIN / "postgres"), "-D", "$PGDATA", "-c", "listen_addresses=*"]  # as the image: every address
         quoted = " ".join(arg if arg == "$PGDATA" else shlex.quote(arg) for arg in server + args)
         # setpriv execs (runuser would fork and wait): the service's PID is the server's, as in the image
-        lines.append(f"exec setpriv --reuid=postgres --regid=postgres --init-groups -- {quoted}")
+        lines.append(
+            f"exec setpriv{_no_new_privs(service)} --reuid=postgres --regid=postgres --init-groups -- {quoted}"
+        )
     else:
         lines.append(f"cd {shlex.quote(workdir_of(service, program))}")
-        lines.append("exec " + " ".join(shlex.quote(arg) for arg in argv))
+        prefix = f"setpriv{_no_new_privs(service)} -- " if service.no_new_privileges else ""
+        lines.append(f"exec {prefix}" + " ".join(shlex.quote(arg) for arg in argv))
     return "\n".join(lines) + "\n"
+
+
+def _no_new_privs(service: Service) -> str:
+    """setpriv's flag for `security_opt: [no-new-privileges]`: no exec can gain privileges
+    (setuid bits, file capabilities), as under Docker; the mounts before it still need root."""
+    return " --no-new-privs" if service.no_new_privileges else ""
 
 
 def postgres_first_start() -> list[str]:

@@ -2,9 +2,9 @@
 
 The compose CLI has already interpolated `.env`, applied profiles and merged the files;
 this module only turns its JSON into the few fields the runner acts on. Hardening keys that
-only a container engine can honour (read_only, cap_add/cap_drop, security_opt, logging, user)
-are listed in `Service.not_emulated` so `up` can say so; restart policies and resource
-limits are ignored silently (tools/README.md lists them).
+only a container engine can honour (read_only, cap_add/cap_drop, security_opt other than
+no-new-privileges, logging, user) are listed in `Service.not_emulated` so `up` can say so;
+restart policies and resource limits are ignored silently (tools/README.md lists them).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ Condition = Literal["service_started", "service_healthy", "service_completed_suc
 MountKind = Literal["bind", "volume", "tmpfs", "secret", "config"]
 
 # Docker-only hardening keys: accepted (valid compose), not emulated natively; `up` names them per service.
-NOT_EMULATED = ("read_only", "cap_add", "cap_drop", "security_opt", "logging", "user")
+NOT_EMULATED = ("read_only", "cap_add", "cap_drop", "logging", "user")
+NO_NEW_PRIVILEGES = ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Service:
     depends_on: dict[str, Condition]
     healthcheck: Healthcheck | None
     replicas: int
+    no_new_privileges: bool = False  # security_opt no-new-privileges: honoured with setpriv
     not_emulated: list[str] = field(default_factory=list)
 
     def instances(self) -> list[str]:
@@ -196,7 +198,9 @@ def _service(name: str, spec: Json, secrets: dict[str, Secret], configs: dict[st
             timeout=seconds(health.get("timeout"), 30),
         ),
         replicas=int(deploy.get("replicas") or spec.get("scale") or 1),
-        not_emulated=[key for key in NOT_EMULATED if spec.get(key)],
+        no_new_privileges=any(option in NO_NEW_PRIVILEGES for option in spec.get("security_opt") or []),
+        not_emulated=[key for key in NOT_EMULATED if spec.get(key)]
+        + [f"security_opt {option}" for option in spec.get("security_opt") or [] if option not in NO_NEW_PRIVILEGES],
     )
 
 
