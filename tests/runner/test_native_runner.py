@@ -116,3 +116,16 @@ def test_prometheus_dns_discovery_finds_every_replica(stack: dict[str, object], 
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_stopping_postgres_uses_its_stop_signal_a_fast_clean_shutdown(runner: Runner, stack: dict[str, object]) -> None:
+    started = time.monotonic()
+    runner("stop", "db")
+    took = time.monotonic() - started
+    try:
+        log = runner("logs", "db").stdout
+        assert "database system is shut down" in log, "SIGINT (the image's STOPSIGNAL): fast shutdown, no SIGKILL"
+        assert took < 5, f"stop took {took:.1f}s: it waited for the grace period"
+    finally:
+        runner("start", "db", "--timeout", "60")
+    assert psql("select 1").stdout.strip() == "1"

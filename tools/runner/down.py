@@ -15,7 +15,7 @@ from pathlib import Path
 from . import compose, netns, state
 from .console import RunnerError, log
 from .netns import Network
-from .procs import terminate
+from .procs import Stop, terminate
 from .settings import Settings
 from .state import State
 
@@ -56,15 +56,14 @@ def stop(settings: Settings, name: str) -> int:
         targets = current.select(name)
         if not targets:
             raise RunnerError(f"unknown or skipped service {name}")
-        terminate([entry.process for entry in targets.values() if entry.process], grace=10)
+        terminate([stop for entry in targets.values() if (stop := entry.stop())])
     log(f"stopped {', '.join(targets)}")
     return 0
 
 
 def teardown(settings: Settings, current: State) -> None:
-    helpers = [helper for helper in (current.forwarder, current.dns) if helper]
-    terminate(helpers, grace=2)
-    terminate([entry.process for entry in current.services.values() if entry.process], grace=10)
+    helpers = [Stop(helper, grace=2) for helper in (current.forwarder, current.dns) if helper]
+    terminate(helpers + [stop for entry in current.services.values() if (stop := entry.stop())])
     network = Network(settings.net_prefix, settings.subnet)
     for name, entry in current.services.items():
         netns.delete_namespace(network, name, entry.index)

@@ -78,6 +78,8 @@ class Service:
     depends_on: dict[str, Condition]
     healthcheck: Healthcheck | None
     replicas: int
+    stop_signal: str | None = None  # None: the image's own (programs.py)
+    stop_grace: float = 10.0
     no_new_privileges: bool = False  # security_opt no-new-privileges: honoured with setpriv
     not_emulated: list[str] = field(default_factory=list)
 
@@ -198,6 +200,8 @@ def _service(name: str, spec: Json, secrets: dict[str, Secret], configs: dict[st
             timeout=seconds(health.get("timeout"), 30),
         ),
         replicas=int(deploy.get("replicas") or spec.get("scale") or 1),
+        stop_signal=spec.get("stop_signal"),
+        stop_grace=seconds(spec.get("stop_grace_period"), 10),
         no_new_privileges=any(option in NO_NEW_PRIVILEGES for option in spec.get("security_opt") or []),
         not_emulated=[key for key in NOT_EMULATED if spec.get(key)]
         + [f"security_opt {option}" for option in spec.get("security_opt") or [] if option not in NO_NEW_PRIVILEGES],

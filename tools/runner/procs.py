@@ -75,15 +75,41 @@ def _leader_pid_free_or_ours(ref: ProcessRef) -> bool:
     return stat is None or stat.start_ticks == ref.start_ticks
 
 
-def terminate(refs: list[ProcessRef], grace: float) -> None:
-    """SIGTERM every process in these groups at once, SIGKILL what is left after `grace` seconds."""
-    deadline = time.monotonic() + grace
-    members = group_members(refs)
-    _signal(members, signal.SIGTERM)
-    while members and time.monotonic() < deadline:
-        time.sleep(0.2)
-        members = group_members(refs)
-    _signal(members, signal.SIGKILL)
+@dataclass(frozen=True)
+class Stop:
+    """How to stop one started process: compose's stop_signal and stop_grace_period."""
+
+    process: ProcessRef
+    signal_name: str = "SIGTERM"
+    grace: float = 10.0
+
+
+def signal_number(name: str) -> int:
+    """compose writes "SIGINT", "INT" or a number."""
+    if name.isdigit():
+        return int(name)
+    return int(signal.Signals[name if name.startswith("SIG") else f"SIG{name}"])
+
+
+def terminate(stops: list[Stop]) -> None:
+    """As `docker stop`, for all at once: the stop signal to each leader (the container's PID 1),
+    then, once that leader has exited or its grace period is over, SIGKILL whatever is left of
+    its group (as the kernel does to a PID namespace whose init exits)."""
+    started = time.monotonic()
+    for stop in stops:
+        if alive(stop.process):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stop.process.pid, signal_number(stop.signal_name))
+    pending = list(stops)
+    while pending:
+        elapsed = time.monotonic() - started
+        done = [stop for stop in pending if not alive(stop.process) or elapsed >= stop.grace]
+        _signal(group_members([stop.process for stop in done]), signal.SIGKILL)
+        pending = [stop for stop in pending if stop not in done]
+        time.sleep(0.1 if pending else 0)
+    deadline = time.monotonic() + 5  # SIGKILLed processes vanish within moments
+    while group_members([stop.process for stop in stops]) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _signal(pids: list[int], signum: int) -> None:

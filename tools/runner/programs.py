@@ -30,6 +30,7 @@ class Program:
     workdir: str = "/"  # the image's WORKDIR
     aliases: dict[str, str] = field(default_factory=dict)  # argv[0] in command/healthcheck -> native
     launcher: Launcher = "exec"  # what the image's entrypoint script adds before the program
+    stop_signal: str = "SIGTERM"  # the image's STOPSIGNAL
 
 
 def which_tool(name: str) -> str | None:
@@ -69,7 +70,9 @@ def program_for(service: Service) -> Program:
         return Program(entrypoint=[path], workdir=workdir, aliases=aliases)
     if repository == "postgres":
         pg_names = ("postgres", "pg_isready", "psql", "initdb")
-        return Program(entrypoint=[], launcher="postgres", aliases={name: f"{PG_BIN}/{name}" for name in pg_names})
+        aliases = {name: f"{PG_BIN}/{name}" for name in pg_names}
+        # STOPSIGNAL SIGINT: a fast shutdown, which does not wait for clients to disconnect
+        return Program(entrypoint=[], launcher="postgres", aliases=aliases, stop_signal="SIGINT")
     if repository == "redis":
         server = shutil.which("redis-server") or "redis-server"
         return Program(entrypoint=[], workdir="/data", launcher="redis", aliases={"redis-server": server})

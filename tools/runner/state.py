@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .console import RunnerError
-from .procs import ProcessRef, alive
+from .procs import ProcessRef, Stop, alive
 from .settings import Settings
 
 
@@ -31,6 +31,11 @@ class Instance:
     addr: str
     names: list[str]  # what resolves to addr: instance, service and alias names
     process: ProcessRef | None = None
+    stop_signal: str = "SIGTERM"  # compose's stop_signal, else the image's STOPSIGNAL
+    stop_grace: float = 10.0  # compose's stop_grace_period
+
+    def stop(self) -> Stop | None:
+        return Stop(self.process, self.stop_signal, self.stop_grace) if self.process else None
 
 
 @dataclass
@@ -85,6 +90,8 @@ def parse(raw: dict[str, Any]) -> State:
                 addr=entry["addr"],
                 names=entry["names"],
                 process=_ref(entry.get("process")),
+                stop_signal=entry.get("stop_signal", "SIGTERM"),
+                stop_grace=entry.get("stop_grace", 10.0),
             )
             for name, entry in raw["services"].items()
         },

@@ -104,7 +104,14 @@ def _plan_instances(project: Project, programs: dict[str, Program], network: Net
         service = project.services[name]
         for instance in service.instances():
             names = list(dict.fromkeys([instance, name, *service.aliases]))
-            current.services[instance] = Instance(name, index, network.address(index), names)
+            current.services[instance] = Instance(
+                name,
+                index,
+                network.address(index),
+                names,
+                stop_signal=service.stop_signal or programs[name].stop_signal,
+                stop_grace=service.stop_grace,
+            )
             index += 1
 
 
