@@ -37,8 +37,7 @@ def test_down_keeps_named_volumes_and_clean_deletes_only_this_projects(runner: R
 
     runner("up", "--timeout", "120")
     assert psql("select v from kept").stdout.strip() == "survives down"
-    runner("down")
-    runner("clean")
+    runner("--profile", "unused", "down", "-v", "--remove-orphans")  # compose's spelling of clean
     assert not (VOLUMES / "runner-fixture_db-data").exists()
     assert not (VOLUMES / "runner-fixture_shared").exists()
     assert other_project.exists(), "clean deletes this project's volumes only"

@@ -21,7 +21,7 @@ def seen_by_web() -> dict[str, object]:
 @pytest.fixture(scope="module")
 def stack(runner: Runner) -> Iterator[dict[str, object]]:
     runner("clean")  # a fresh start: the db's first-start initialisation runs
-    runner("up", "--timeout", "120")
+    runner("up", "-d", "--build", "--wait", "--timeout", "120")  # compose's flags are accepted
     yield seen_by_web()
     runner("down")
     runner("clean")
@@ -54,6 +54,11 @@ def test_a_config_with_inline_content_is_mounted_at_its_target(stack: dict[str, 
 def test_postgres_initialised_from_password_file_and_initdb_scripts(stack: dict[str, object]) -> None:
     result = psql("select current_user, to_regclass('made_by_initdb') is not null")
     assert result.stdout.strip() == "fixture|t", result.stderr
+
+
+def test_logs_tail_prefixes_each_line_with_its_instance(runner: Runner, stack: dict[str, object]) -> None:
+    lines = runner("logs", "--tail", "2", "cache").stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("cache | ") for line in lines), lines
 
 
 def test_ps_lists_every_service(runner: Runner, stack: dict[str, object]) -> None:
