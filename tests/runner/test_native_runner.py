@@ -106,7 +106,8 @@ def test_prometheus_dns_discovery_finds_every_replica(stack: dict[str, object], 
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     expected = sorted(f"{addr}:8081" for addr in replica_addresses().values())
     try:
-        deadline, found = time.monotonic() + 60, []
+        deadline = time.monotonic() + 60
+        found: list[str] = []
         while time.monotonic() < deadline and found != expected:
             time.sleep(0.5)
             reply = subprocess.run(
