@@ -11,7 +11,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from runner_fixture import FIXTURE, STATE, VOLUMES, Runner, namespaces, psql, running, service_pid, state
+from runner_fixture import FIXTURE, REPO, STATE, VOLUMES, Runner, namespaces, psql, running, service_pid, state
 
 
 def test_a_held_published_port_stops_up_naming_the_holder(runner: Runner) -> None:
@@ -57,6 +57,16 @@ def test_a_second_checkout_is_refused_while_the_first_runs_and_may_start_after_i
         assert runner("down", check=False, OBS_COMPOSE_DIR=str(second)).returncode == 1
         again = runner("up", "--timeout", "60", check=False)
         assert again.returncode == 1 and "already running" in again.stderr, again.stderr
+        beside = runner(
+            "up",
+            check=False,
+            OBS_COMPOSE_DIR=str(second),
+            OBS_NATIVE_STATE=str(tmp_path / "state"),
+            OBS_NATIVE_NET="obsr2",
+            OBS_NATIVE_SUBNET="10.213.4",
+        )
+        assert beside.returncode == 1, "beside the first, with names of its own, only the published port clashes"
+        assert f"port forwarder of the native stack run from {REPO}" in beside.stderr, beside.stderr
         assert running(service_pid("web")), "the refused commands left the first stack alone"
     finally:
         runner("down")

@@ -26,10 +26,20 @@ def holder(port: int) -> str:
     result = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True)
     owners = sorted(set(re.findall(r'\("([^"]+)",pid=(\d+)', result.stdout)))
     if owners:
-        return ", ".join(f"{name} (pid {pid})" for name, pid in owners)
+        return ", ".join(f"{name} (pid {pid}){_whose_forwarder(int(pid))}" for name, pid in owners)
     if result.stdout.strip():
         return "a listener whose process is not visible from here"
     return "no listener (the address may not exist on this machine)"
+
+
+def _whose_forwarder(pid: int) -> str:
+    """Names the checkout when the holder is another native stack's port forwarder."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        checkout = Path(f"/proc/{pid}/cwd").resolve()
+    except OSError:
+        return ""
+    return f", the port forwarder of the native stack run from {checkout}" if b"tools.runner.portfwd" in argv else ""
 
 
 def check_free(service: str, port: Port) -> None:
