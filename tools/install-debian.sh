@@ -13,9 +13,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The packaged services must not hold the ports the tests use.
+# The packages start their own services on install; stop and disable those (and only those)
+# through the service manager so they do not hold the ports the stack publishes. Processes this
+# script did not start are never signalled: a Redis or Postgres the user runs stays untouched,
+# and if it holds a published port, `tools.runner up` names it and stops.
 for s in redis-server prometheus-postgres-exporter prometheus-redis-exporter postgresql; do
   systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
 done
-pkill -x redis-server 2>/dev/null || true
 echo "[debian] ok: $(redis-server --version | cut -d' ' -f3), postgres $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), postgres_exporter $(dpkg-query -W -f='${Version}' prometheus-postgres-exporter), redis_exporter $(dpkg-query -W -f='${Version}' prometheus-redis-exporter)"

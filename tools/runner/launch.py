@@ -1,199 +1,230 @@
-"""Starts one compose service natively: mounts, working directory, command, healthcheck."""
+"""Starts one compose service natively: its mounts, working directory and command.
+
+The service runs as `ip netns exec <ns> unshare --mount --uts /bin/sh <launch script>`: the
+script mounts volumes, bind mounts, tmpfs and secrets at their container paths inside the
+service's private mount namespace, then execs the program, so the service's PID is the
+program's PID. Mount points that do not exist on this machine are created (and recorded for
+`down`), except under a tmpfs the script mounts itself, where they exist only inside.
+"""
 
 from __future__ import annotations
 
-import re
+import os
 import shlex
 import subprocess
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 
-from .netns import ns_name
-from .programs import PG_BIN, REPO, Program
+from .console import log
+from .entrypoints import postgres_first_start, redis_arguments
+from .model import Mount, Project, Secret, Service
+from .programs import PG_BIN, Program
+from .settings import REPO, Settings
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def service_env(svc: dict) -> dict[str, str]:
-    env = {k: "" if v is None else str(v) for k, v in (svc.get("environment") or {}).items()}
+@dataclass(frozen=True)
+class PlannedMount:
+    """A mount resolved to this machine: tmpfs has no source."""
+
+    source: Path | None
+    target: str
+    read_only: bool
+    tmpfs_options: str = ""
+
+    @property
+    def depth(self) -> int:
+        return len(PurePosixPath(self.target).parts)
+
+
+def hostname(service: Service, instance: str) -> str:
+    """compose's `hostname`, else the instance name (Docker would use the container ID)."""
+    return service.hostname or instance
+
+
+def service_env(service: Service, instance: str) -> dict[str, str]:
+    env = dict(service.environment)
     env["PATH"] = f"{REPO / '.venv/bin'}:{PG_BIN}:{BASE_PATH}"
     env.setdefault("HOME", "/root")
-    env["HOSTNAME"] = svc.get("hostname") or svc["name"]
+    env["HOSTNAME"] = hostname(service, instance)
     return env
 
 
-def mount_plan(svc: dict, volumes_dir: Path) -> list[tuple[str, str, bool]]:
-    """(source on this machine, container path, read-only) for every mount, shallow first."""
-    plan = []
-    for v in svc.get("volumes") or []:
-        if v["type"] == "bind":
-            src = v["source"]
-            if not Path(src).exists():  # e.g. the Docker socket on a machine without Docker
-                print(f"[native] {svc['name']}: bind source {src} does not exist here; not mounted")
-                continue
-        elif v["type"] == "volume":
-            src = str(volumes_dir / v["source"])
-            Path(src).mkdir(parents=True, exist_ok=True)
-        else:
-            continue
-        plan.append((src, v["target"], bool(v.get("read_only"))))
-    return sorted(plan, key=lambda m: m[1].count("/"))
-
-
-def ensure_mount_points(plan, created: list[str]) -> None:
-    """Creates missing container paths on this machine, remembering the topmost one made."""
-    for src, target, _ in plan:
-        t = Path(target)
-        if t.exists():
-            continue
-        top = t
-        while not top.parent.exists():
-            top = top.parent
-        if src == "tmpfs" or Path(src).is_dir():
-            t.mkdir(parents=True)
-        else:
-            t.parent.mkdir(parents=True, exist_ok=True)
-            t.touch()
-        created.append(str(top))
-
-
-def _argv(svc: dict, prog: Program) -> list[str]:
-    entry = svc.get("entrypoint")
-    command = svc.get("command") or []
-    argv = list(entry) + list(command) if entry else list(prog.entrypoint) + list(command)
-    if argv and argv[0] in prog.aliases:
-        argv[0] = prog.aliases[argv[0]]
-    # The redis image's entrypoint turns protected mode off when no config file is given
-    # (compose peers connect from other addresses); do the same.
-    if prog.launcher == "redis" and not any(a.endswith(".conf") or a == "--protected-mode" for a in argv):
-        argv += ["--protected-mode", "no"]
-    return argv
-
-
-def launcher_script(svc: dict, prog: Program, plan) -> str:
-    lines = ["#!/bin/sh", "set -e", f"hostname {shlex.quote(svc.get('hostname') or svc['name'])}"]
-    for src, target, ro in plan:
-        if src == "tmpfs":  # the image's anonymous volume (its WORKDIR, e.g. redis /data)
-            lines.append(f"mount -t tmpfs tmpfs {shlex.quote(target)}")
-            continue
-        lines.append(f"mount --bind {shlex.quote(src)} {shlex.quote(target)}")
-        if ro:
-            lines.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
-    argv = _argv(svc, prog)
-    if prog.launcher == "postgres":
-        lines += _postgres_init(svc, argv)
-        args = argv[1:] if argv and argv[0].endswith("postgres") else argv
-        argv = [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            str(PG_BIN / "postgres"),
-            "-D",
-            "$PGDATA",
-            "-c",
-            "listen_addresses=*",
-        ] + args  # the image listens on every address
-        lines.append("exec " + " ".join(a if a == "$PGDATA" else shlex.quote(a) for a in argv))
-        return "\n".join(lines) + "\n"
-    workdir = workdir_of(svc, prog)
-    lines.append(f"cd {shlex.quote(workdir)}")
-    if svc.get("user") and svc["user"] not in ("0", "root"):
-        lines.append("# compose 'user' is not switched natively: files in volumes stay root-owned")
-    lines.append("exec " + " ".join(shlex.quote(a) for a in argv))
-    return "\n".join(lines) + "\n"
-
-
-def workdir_of(svc: dict, prog: Program) -> str:
-    workdir = svc.get("working_dir") or prog.workdir
+def workdir_of(service: Service, program: Program) -> str:
+    workdir = service.working_dir or program.workdir
     return str(REPO) if workdir == "/app" else workdir  # the app image keeps the repo at /app
 
 
-def _postgres_init(svc: dict, argv: list[str]) -> list[str]:
-    """What the postgres image's entrypoint does on an empty data directory."""
-    return [
-        "mount -t tmpfs tmpfs /var/run/postgresql && chown postgres /var/run/postgresql",
-        "PGDATA=${PGDATA:-/var/lib/postgresql/data}; export PGDATA",
-        'mkdir -p "$PGDATA" && chown -R postgres "$PGDATA" && chmod 700 "$PGDATA"',
-        'if [ ! -s "$PGDATA/PG_VERSION" ]; then',
-        '  pw=$(mktemp); printf "%s" "$POSTGRES_PASSWORD" > "$pw"; chown postgres "$pw"',
-        f'  runuser -u postgres -- {PG_BIN}/initdb -D "$PGDATA" -U "${{POSTGRES_USER:-postgres}}" '
-        '--pwfile="$pw" --auth-local=trust --auth-host=scram-sha-256 >/dev/null; rm -f "$pw"',
-        '  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"',
-        f'  runuser -u postgres -- {PG_BIN}/pg_ctl -D "$PGDATA" -o "-c listen_addresses=" -w start >/dev/null',
-        "  db=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}",
-        '  [ "$db" = postgres ] || runuser -u postgres -- psql -U "${POSTGRES_USER:-postgres}" -d postgres '
-        '-c "CREATE DATABASE \\"$db\\"" >/dev/null',
-        f'  runuser -u postgres -- {PG_BIN}/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null',
-        "fi",
-    ]
+def plan_mounts(service: Service, project: Project, program: Program, settings: Settings) -> list[PlannedMount]:
+    """Every mount of the service on this machine's paths, parents before children."""
+    plan: list[PlannedMount] = []
+    for mount in service.mounts:
+        planned = _resolve(service, mount, project, settings)
+        if planned is not None:
+            plan.append(planned)
+    if any(mount.kind == "secret" and mount.target.startswith("/run/secrets/") for mount in service.mounts):
+        plan.append(PlannedMount(None, "/run/secrets", False, "mode=0755,size=1m"))  # as Docker: only this service's
+    workdir = workdir_of(service, program)
+    if not Path(workdir).exists() and all(mount.target != workdir for mount in plan):
+        plan.append(PlannedMount(None, workdir, False))  # the image's anonymous volume (e.g. redis /data)
+    return sorted(plan, key=lambda mount: mount.depth)
 
 
-def start(svc: dict, prog: Program, state_dir: Path, created: list[str]) -> subprocess.Popen:
-    name = svc["name"]
-    plan = mount_plan(svc, state_dir / "volumes")
-    workdir = workdir_of(svc, prog)
-    if not Path(workdir).exists() and all(t != workdir for _, t, _ in plan):
-        plan.append(("tmpfs", workdir, False))
-    ensure_mount_points(plan, created)
-    script = state_dir / "launch" / f"{name}.sh"
-    script.parent.mkdir(parents=True, exist_ok=True)
-    script.write_text(launcher_script(svc, prog, plan))
-    log = open(state_dir / "logs" / f"{name}.log", "ab", buffering=0)  # noqa: SIM115 (handed to the child process)
-    return subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            ns_name(name),
-            "unshare",
-            "--mount",
-            "--uts",
-            "--propagation",
-            "private",
-            "/bin/sh",
-            str(script),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=service_env(svc),
-        start_new_session=True,
+def _resolve(service: Service, mount: Mount, project: Project, settings: Settings) -> PlannedMount | None:
+    if mount.kind == "tmpfs":
+        return PlannedMount(None, mount.target, False, mount.options)
+    if mount.kind == "volume":
+        declared = project.volumes.get(mount.source)
+        source = settings.volumes_dir / (declared.name if declared else f"{project.name}_{mount.source}")
+        source.mkdir(parents=True, exist_ok=True)
+        return PlannedMount(source, mount.target, mount.read_only)
+    if mount.kind == "secret":
+        return PlannedMount(_content_file(project.secrets[mount.source], "secrets", settings), mount.target, True)
+    if mount.kind == "config":
+        return PlannedMount(_content_file(project.configs[mount.source], "configs", settings), mount.target, True)
+    source = Path(mount.source)
+    if not source.exists():  # e.g. the Docker socket on a machine without Docker
+        log(f"{service.name}: bind source {source} does not exist here; not mounted")
+        return None
+    return PlannedMount(source, mount.target, mount.read_only)
+
+
+def _content_file(source: Secret, kind: str, settings: Settings) -> Path:
+    """The file to mount for a secret or config: its `file:`, or its value written where only root reads."""
+    if source.file is not None:
+        return source.file
+    directory = settings.state_dir / kind
+    directory.mkdir(mode=0o700, exist_ok=True)
+    path = directory / source.name
+    path.touch(mode=0o400)
+    # `environment:` is read from the runner's own environment, as compose reads its own.
+    path.write_text(source.content if source.content is not None else os.environ.get(source.environment or "", ""))
+    return path
+
+
+def _under_tmpfs(target: str, plan: list[PlannedMount]) -> bool:
+    return any(
+        mount.source is None and mount.target != target and PurePosixPath(target).is_relative_to(mount.target)
+        for mount in plan
     )
 
 
-def healthcheck(svc: dict, prog: Program, pid: int) -> bool:
-    """Runs the compose healthcheck inside the service's namespaces, as Docker would."""
-    test = (svc.get("healthcheck") or {}).get("test") or []
-    if not test or test[0] == "NONE":
-        return True
-    if test[0] == "CMD-SHELL":
-        cmd = test[1]
-        for k, v in prog.aliases.items():
-            if k.startswith("/"):
-                cmd = cmd.replace(k, v)
-        argv = ["/bin/sh", "-c", cmd]
-    else:
-        argv = list(test[1:])
-        argv[0] = prog.aliases.get(argv[0], argv[0])
-    timeout = _seconds((svc.get("healthcheck") or {}).get("timeout"), 5)
-    try:
-        r = subprocess.run(
-            ["nsenter", "-t", str(pid), "-n", "-m", "--"] + argv,
-            env=service_env(svc),
-            capture_output=True,
-            timeout=timeout,
+def ensure_mount_points(plan: list[PlannedMount], created: list[str]) -> None:
+    """Creates missing mount points on this machine, recording the topmost path made."""
+    for mount in plan:
+        target = Path(mount.target)
+        if target.exists() or _under_tmpfs(mount.target, plan):
+            continue
+        top = target
+        while not top.parent.exists():
+            top = top.parent
+        if mount.source is None or mount.source.is_dir():
+            target.mkdir(parents=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+        created.append(str(top))
+
+
+def _argv(service: Service, program: Program) -> list[str]:
+    argv = (service.entrypoint or program.entrypoint) + service.command
+    if argv and argv[0] in program.aliases:
+        argv[0] = program.aliases[argv[0]]
+    return redis_arguments(argv) if program.launcher == "redis" else argv
+
+
+def stage_hidden_sources(plan: list[PlannedMount], stage: Path) -> tuple[list[PlannedMount], list[str]]:
+    """Sources that one of the service's own mounts would cover (a project under /tmp when the
+    service mounts a tmpfs on /tmp) are bind-mounted to a staging path first, and mounted from
+    there. Returns the plan with staged sources and the mount lines that must run first."""
+    staged_plan, lines = [], []
+    for number, mount in enumerate(plan):
+        source = mount.source
+        if source is None or not any(
+            other.target != "/" and PurePosixPath(source).is_relative_to(other.target) for other in plan
+        ):
+            staged_plan.append(mount)
+            continue
+        staged = stage / str(number)
+        stage.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            staged.mkdir(exist_ok=True)
+        else:
+            staged.touch()
+        lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(str(staged))}")
+        staged_plan.append(replace(mount, source=staged))
+    return staged_plan, lines
+
+
+def _mount_lines(plan: list[PlannedMount]) -> list[str]:
+    lines = []
+    for mount in plan:
+        target = shlex.quote(mount.target)
+        if _under_tmpfs(mount.target, plan):  # the mount point exists only in this namespace
+            make = "mkdir -p" if mount.source is None or mount.source.is_dir() else "touch"
+            lines.append(f"mkdir -p $(dirname {target}) && {make} {target}")
+        if mount.source is None:
+            options = f" -o {shlex.quote(mount.tmpfs_options)}" if mount.tmpfs_options else ""
+            lines.append(f"mount -t tmpfs{options} tmpfs {target}")
+            continue
+        lines.append(f"mount --bind {shlex.quote(str(mount.source))} {target}")
+        if mount.read_only:
+            lines.append(f"mount -o remount,bind,ro {target}")
+    return lines
+
+
+def launch_script(
+    service: Service, instance: str, program: Program, plan: list[PlannedMount], staging: list[str]
+) -> str:
+    lines = ["#!/bin/sh", "set -e", f"hostname {shlex.quote(hostname(service, instance))}"]
+    lines += staging + _mount_lines(plan)
+    argv = _argv(service, program)
+    if program.launcher == "postgres":
+        lines += postgres_first_start()
+        args = argv[1:] if argv and argv[0].endswith("postgres") else argv
+        server = [str(PG_BIN / "postgres"), "-D", "$PGDATA", "-c", "listen_addresses=*"]  # as the image: every address
+        quoted = " ".join(arg if arg == "$PGDATA" else shlex.quote(arg) for arg in server + args)
+        # setpriv execs (runuser would fork and wait): the service's PID is the server's, as in the image
+        lines.append(
+            f"exec setpriv{_no_new_privs(service)} --reuid=postgres --regid=postgres --init-groups -- {quoted}"
         )
-    except subprocess.TimeoutExpired:
-        return False
-    return r.returncode == 0
+    else:
+        lines.append(f"cd {shlex.quote(workdir_of(service, program))}")
+        prefix = f"setpriv{_no_new_privs(service)} -- " if service.no_new_privileges else ""
+        lines.append(f"exec {prefix}" + " ".join(shlex.quote(arg) for arg in argv))
+    return "\n".join(lines) + "\n"
 
 
-def _seconds(value, default: float) -> float:
-    """Compose JSON gives durations as Go strings ("5s", "1m30s") or nanoseconds."""
-    if value is None:
-        return default
-    if isinstance(value, (int, float)):
-        return value / 1e9
-    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    parts = re.findall(r"([\d.]+)(ms|h|m|s)", str(value))
-    return sum(float(n) * units[u] for n, u in parts) or default
+def _no_new_privs(service: Service) -> str:
+    """setpriv's flag for `security_opt: [no-new-privileges]`: no exec can gain privileges
+    (setuid bits, file capabilities), as under Docker; the mounts before it still need root."""
+    return " --no-new-privs" if service.no_new_privileges else ""
+
+
+def start(
+    service: Service,
+    instance: str,
+    program: Program,
+    project: Project,
+    settings: Settings,
+    namespace: str,
+    created: list[str],
+) -> subprocess.Popen[bytes]:
+    """Starts one instance of the service in its network namespace; the process leads its own group."""
+    plan = plan_mounts(service, project, program, settings)
+    ensure_mount_points(plan, created)
+    script = settings.state_dir / "launch" / f"{instance}.sh"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    plan, staging = stage_hidden_sources(plan, script.with_suffix(".stage"))
+    script.write_text(launch_script(service, instance, program, plan, staging))
+    with open(settings.logs_dir / f"{instance}.log", "ab", buffering=0) as log_file:
+        return subprocess.Popen(
+            ["ip", "netns", "exec", namespace, "unshare", "--mount", "--uts", "--propagation", "private"]
+            + ["/bin/sh", str(script)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=service_env(service, instance),
+            start_new_session=True,
+        )

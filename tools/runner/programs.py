@@ -1,4 +1,4 @@
-"""Image → native program: the one table the native runner needs.
+"""Image -> native program: the one table the native runner needs.
 
 Each entry says which native binary stands in for the image's entrypoint, which
 working directory the image declares, and how a healthcheck's argv[0] maps.
@@ -7,75 +7,80 @@ Everything else (command, environment, mounts, ports) comes from the compose fil
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-REPO = Path(__file__).resolve().parents[2]
+from .model import Service
+from .settings import REPO
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+Launcher = Literal["exec", "postgres", "redis"]
+
+
+class ProgramUnavailable(Exception):
+    """No native program can stand in for a service's image here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Program:
+    entrypoint: list[str]  # native replacement for the image ENTRYPOINT
+    workdir: str = "/"  # the image's WORKDIR
+    aliases: dict[str, str] = field(default_factory=dict)  # argv[0] in command/healthcheck -> native
+    launcher: Launcher = "exec"  # what the image's entrypoint script adds before the program
+    stop_signal: str = "SIGTERM"  # the image's STOPSIGNAL
 
 
 def which_tool(name: str) -> str | None:
     """Path of a pinned native tool (tools/which.sh), or None."""
-    out = subprocess.run([str(REPO / "tools/which.sh"), name], capture_output=True, text=True)
-    return out.stdout.strip() if out.returncode == 0 else None
+    result = subprocess.run([str(REPO / "tools/which.sh"), name], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
-@dataclass
-class Program:
-    entrypoint: list[str]  # native replacement for the image ENTRYPOINT
-    workdir: str = "/"  # the image's WORKDIR
-    aliases: dict[str, str] = field(default_factory=dict)  # argv[0] in command/healthcheck → native
-    launcher: str = "exec"  # "exec", "postgres" or "redis": what the image entrypoint adds
+# image repository -> (tool, the image's WORKDIR, names the image's commands use for it)
+SIMPLE = {
+    "prom/prometheus": ("prometheus", "/prometheus", ["/bin/prometheus", "prometheus"]),
+    "prom/alertmanager": ("alertmanager", "/alertmanager", ["/bin/alertmanager"]),
+    "grafana/alloy": ("alloy", "/", ["/bin/alloy", "alloy"]),
+    "grafana/loki": ("loki", "/", ["/usr/bin/loki", "loki"]),
+    "grafana/promtail": ("promtail", "/", ["/usr/bin/promtail", "promtail"]),
+    "grafana/tempo": ("tempo", "/", ["/tempo", "tempo"]),
+    "grafana/grafana": ("grafana", "/usr/share/grafana", ["grafana"]),
+    "prometheuscommunity/postgres-exporter": ("postgres_exporter", "/", ["/bin/postgres_exporter"]),
+    "oliver006/redis_exporter": ("redis_exporter", "/", ["/redis_exporter"]),
+}
 
 
-def program_for(image: str | None, build: bool) -> Program | str:
-    """The native program for a service, or a reason string when there is none here."""
-    venv_bin = str(REPO / ".venv/bin")
-    if build:  # the app image: code at /app, venv on PATH
+def program_for(service: Service) -> Program:
+    """The native program for a service; raises ProgramUnavailable when there is none here."""
+    if service.built:  # the app image: code at /app, venv on PATH
         return Program(entrypoint=[], workdir=str(REPO))
-    repo = (image or "").rsplit(":", 1)[0]
-    simple = {
-        "prom/prometheus": ("prometheus", "/prometheus", ["/bin/prometheus", "prometheus"]),
-        "prom/alertmanager": ("alertmanager", "/alertmanager", ["/bin/alertmanager"]),
-        "grafana/alloy": ("alloy", "/", ["/bin/alloy", "alloy"]),
-        "grafana/loki": ("loki", "/", ["/usr/bin/loki", "loki"]),
-        "grafana/promtail": ("promtail", "/", ["/usr/bin/promtail", "promtail"]),
-        "grafana/tempo": ("tempo", "/", ["/tempo", "tempo"]),
-        "grafana/grafana": ("grafana", "/usr/share/grafana", ["grafana"]),
-        "prometheuscommunity/postgres-exporter": ("postgres_exporter", "/", ["/bin/postgres_exporter"]),
-        "oliver006/redis_exporter": ("redis_exporter", "/", ["/redis_exporter"]),
-    }
-    if repo in simple:
-        tool, workdir, names = simple[repo]
+    repository = (service.image or "").rsplit(":", 1)[0]
+    if repository in SIMPLE:
+        tool, workdir, names = SIMPLE[repository]
         path = which_tool(tool)
-        if not path:
-            return f"no native {tool} at the pinned version (tools/README.md says why)"
-        aliases = {n: path for n in names}
+        if path is None:
+            raise ProgramUnavailable(f"no native {tool} at the pinned version (tools/README.md says why)")
+        aliases = dict.fromkeys(names, path)
         if tool == "prometheus":
             promtool = which_tool("promtool") or "promtool"
             aliases.update({"/bin/promtool": promtool, "promtool": promtool})
         return Program(entrypoint=[path], workdir=workdir, aliases=aliases)
-    if repo == "postgres":
-        return Program(
-            entrypoint=[],
-            workdir="/",
-            launcher="postgres",
-            aliases={n: str(PG_BIN / n) for n in ("postgres", "pg_isready", "psql", "initdb")},
-        )
-    if repo == "redis":
-        return Program(
-            entrypoint=[],
-            workdir="/data",
-            launcher="redis",
-            aliases={"redis-server": shutil.which("redis-server") or "redis-server"},
-        )
-    if repo in ("python", "locustio/locust"):
-        ep = [] if repo == "python" else [os.path.join(venv_bin, "locust")]
-        return Program(entrypoint=ep, workdir="/", aliases={"python": _python(), "python3": _python()})
-    return f"no native program is mapped for image {image!r} (tools/runner/programs.py)"
+    if repository == "postgres":
+        pg_names = ("postgres", "pg_isready", "psql", "initdb")
+        aliases = {name: f"{PG_BIN}/{name}" for name in pg_names}
+        # STOPSIGNAL SIGINT: a fast shutdown, which does not wait for clients to disconnect
+        return Program(entrypoint=[], launcher="postgres", aliases=aliases, stop_signal="SIGINT")
+    if repository == "redis":
+        server = shutil.which("redis-server") or "redis-server"
+        return Program(entrypoint=[], workdir="/data", launcher="redis", aliases={"redis-server": server})
+    if repository in ("python", "locustio/locust"):
+        python = _python()
+        entrypoint = [] if repository == "python" else [str(REPO / ".venv/bin/locust")]
+        return Program(entrypoint=entrypoint, aliases={"python": python, "python3": python})
+    raise ProgramUnavailable(f"no native program is mapped for image {service.image!r} (tools/runner/programs.py)")
 
 
 def _python() -> str:
