@@ -11,17 +11,18 @@ from sqlalchemy import text
 
 from app.api.deps import ResourcesDep
 from app.resources import Resources
+from app.schemas import Health, Liveness, Readiness
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health)
 async def health(res: ResourcesDep) -> dict:
     s = res.settings
     return {"status": "ok", "service": s.APP_NAME, "version": s.APP_VERSION, "environment": s.APP_ENV}
 
 
-@router.get("/health/live")
+@router.get("/health/live", response_model=Liveness)
 async def live() -> dict:
     return {"status": "alive"}
 
@@ -42,7 +43,11 @@ async def _db_ping(res: Resources) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Postgres or Redis is not ready"}},
+)
 async def ready(res: ResourcesDep) -> JSONResponse:
     timeout = res.settings.HEALTH_CHECK_TIMEOUT_SECONDS
     postgres, redis = await asyncio.gather(_check(_db_ping(res), timeout), _check(res.cache.ping(), timeout))
