@@ -86,11 +86,14 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 	.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port 8000 --no-access-log
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test test-app test-rules check test-stack test-runner e2e bench loadtest tools
-test: check test-rules test-stack test-app test-runner ## every test that needs no running stack
+.PHONY: test test-app fuzz test-rules check test-stack test-runner e2e bench loadtest tools
+test: check test-rules test-stack test-app test-runner fuzz ## every test that needs no running stack
 
 test-app: venv ## app tests against real Postgres and Redis
 	scripts/test-app.sh
+
+fuzz: venv ## schemathesis against the real app (all checks, fixed seed, ~3 min); fails on any failure
+	scripts/fuzz.sh
 
 test-rules: ## promtool rule tests, amtool config + routing tests, alert sink test
 	scripts/test-rules.sh

@@ -28,14 +28,30 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
 INT4_MAX = 2**31 - 1
 INT8_MAX = 2**63 - 1
 PAGE_MAX = 100
 
+
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 3.0 is the integer 3 (JSON Schema agrees), 3.5 is not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Numbers in JSON bodies: no coercion from "5" or true (pydantic's lax mode would take
+# them, the JSON schema says integer/number), and no NaN or Infinity. (Bounds go into
+# the same Field(), not a second Annotated layer, or the JSON schema loses them.)
+JsonInt = Annotated[int, BeforeValidator(_integral), Strict()]
+JsonFloat = Annotated[float, Strict(), AllowInfNan(False)]
+
 # Primary and foreign keys: Postgres `integer` (migrations/versions/0001_initial.py).
+# Id is for path parameters (text on the wire); BodyId for ids inside JSON bodies.
 Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
+BodyId = Annotated[int, Field(ge=1, le=INT4_MAX, strict=True), BeforeValidator(_integral)]
 
 # Text Postgres can store: no NUL anywhere. (Lone surrogates never get this far: pydantic
 # rejects them as invalid unicode.) "Not blank" = at least one character that is not an
@@ -114,7 +130,7 @@ class ItemCreate(Input):
     name: Name
     description: Description | None = None
     price: Price
-    owner_id: Id | None = None
+    owner_id: BodyId | None = None
 
 
 class ItemUpdate(Input):
@@ -124,7 +140,7 @@ class ItemUpdate(Input):
     name: Name = None  # type: ignore[assignment]  # absent = unchanged; null is rejected
     description: Description | None = None
     price: Price = None  # type: ignore[assignment]
-    owner_id: Id | None = None
+    owner_id: BodyId | None = None
 
 
 class ItemOut(BaseModel):
