@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api import admin, health, internal, items, problems, users
 from app.api.deps import inject_faults
+from app.body_limit import BodyLimitMiddleware
 from app.business_metrics import ACTIVE_USERS
 from app.cache import Cache, make_redis
 from app.config import Settings, get_settings
@@ -59,11 +60,9 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         version=s.APP_VERSION,
         lifespan=lifespan,
         telemetry=FASTAPI_TELEMETRY_OFF,
-        # FastAPI's own limit (Starlette's RequestBodyLimitMiddleware, outermost): a
-        # Content-Length above it is refused before one byte is read, a chunked body as
-        # soon as the running total passes it; the route answers 413 in the Problem shape.
-        max_body_size=s.MAX_REQUEST_BODY_BYTES,
     )
+    # added before the observability middleware, so it runs inside it: 413s are measured
+    app.add_middleware(BodyLimitMiddleware, max_bytes=s.MAX_REQUEST_BODY_BYTES)
     obs = setup_observability(app, s, **observability_options)
     app.state.obs = obs
 
