@@ -138,14 +138,17 @@ async def _integrity_error(request: Request, exc: sa_exc.IntegrityError) -> JSON
 
 
 def _is_input_data_error(exc: sa_exc.DBAPIError) -> bool:
-    """DataError: Postgres refused a value (SQLSTATE class 22: out of range, too long,
-    bad encoding). asyncpg refuses some values before sending them (an int beyond the
-    column type, a string it cannot encode): SQLAlchemy wraps those as a plain DBAPIError
-    whose cause is a ValueError (asyncpg's client-side DataError is one)."""
+    """Postgres refused a value: SQLSTATE class 22 "data exception" (out of range, too
+    long, NUL in text). SQLAlchemy's asyncpg dialect reports those as a plain DBAPIError
+    (not DataError) with the code on `orig`. asyncpg refuses some values before sending
+    them (an int beyond the parameter's type): the cause is then a ValueError."""
     if isinstance(exc, sa_exc.DataError):
         return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if isinstance(code, str) and code.startswith("22"):
+        return True
     cause = exc.orig.__cause__ if exc.orig is not None else None
-    return isinstance(exc.orig, asyncpg.exceptions.DataError) or isinstance(cause, ValueError)
+    return isinstance(cause, ValueError | asyncpg.exceptions.DataError)
 
 
 async def _dbapi_error(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:

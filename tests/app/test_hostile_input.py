@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import sentry_sdk
 from helpers import ADMIN_TOKEN
+from sqlalchemy import text
 from stub_server import Recorder
 
+from app.api.deps import SessionDep
 from app.api.problems import INPUT_PREVIEW_CHARS
 from app.observability import errors
 from app.schemas import INT4_MAX, INT8_MAX, Problem
@@ -165,3 +167,52 @@ class TestHostileInputIsAClear4xx:
             logged = [line for line in r.logs() if line["level"] in ("error", "critical")]
             assert logged == [], json.dumps(logged)[:2000]
         assert _sentry_events(sentry_sink) == []
+
+
+# Database errors that values cause, as the API layer sees them. Validation keeps these
+# values out of the real routes; this route sends them to Postgres on purpose, through
+# the same session dependency, to prove the last line of defence.
+SQL: dict[str, tuple[str, dict[str, Any], int]] = {
+    "unique violation": ("INSERT INTO users (email, full_name) VALUES ('dup@x.co', 'a'), ('dup@x.co', 'b')", {}, 409),
+    "foreign key violation": ("INSERT INTO items (name, price, owner_id) VALUES ('x', 1, 999999)", {}, 409),
+    "value too long for the column": ("INSERT INTO users (email, full_name) VALUES (:v, 'a')", {"v": "e" * 400}, 422),
+    "NUL refused by Postgres": ("SELECT CAST(:v AS text)", {"v": "a\x00b"}, 422),
+    "int beyond int4 refused by the driver": ("SELECT CAST(:v AS integer)", {"v": 2**40}, 422),
+    "numeric overflow": ("SELECT CAST(:v AS numeric(12, 2))", {"v": 10**12}, 422),
+}
+
+
+def _sql_probe(app) -> None:
+    @app.post("/sql-probe/{name}")
+    async def probe(name: str, s: SessionDep) -> dict:
+        statement, params, _ = SQL[name]
+        await s.execute(text(statement), params)
+        return {}
+
+
+@pytest.mark.parametrize("name", SQL)
+class TestDatabaseErrorsCausedByValuesAre4xx:
+    async def test_answer(self, name: str, app_factory, sentry_sink) -> None:
+        dsn = f"http://publickey@127.0.0.1:{sentry_sink.server.server_address[1]}/42"
+        async with app_factory(SENTRY_DSN=dsn, extend=_sql_probe) as r:
+            resp = await r.client.post(f"/sql-probe/{name}")
+            errors.flush()
+            assert resp.status_code == SQL[name][2], resp.text[:300]
+            assert set(resp.json()) == {"detail"}
+            assert "dup@x.co" not in resp.text and "eeee" not in resp.text  # no values, no SQL
+            assert [line for line in r.logs() if line["level"] == "error"] == []
+        assert _sentry_events(sentry_sink) == []
+
+
+async def test_a_query_bug_is_still_a_500(app_factory):
+    """Only errors the values cause become 4xx: a broken query is the server's fault."""
+
+    def broken(app) -> None:
+        @app.get("/broken-query")
+        async def query(s: SessionDep) -> dict:
+            await s.execute(text("SELEC 1"))
+            return {}
+
+    async with app_factory(extend=broken) as r:
+        resp = await r.client.get("/broken-query")
+        assert resp.status_code == 500 and resp.json() == {"detail": "Internal Server Error"}
