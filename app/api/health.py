@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -31,7 +32,7 @@ async def _check(coro, timeout: float) -> dict:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(coro, timeout)
-        status = {"status": "ok"}
+        status: dict[str, Any] = {"status": "ok"}
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         status = {"status": "error", "error": type(exc).__name__}
     status["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)

@@ -55,7 +55,8 @@ async def delete_item(item_id: ItemId, s: SessionDep, res: ResourcesDep) -> Resp
 
 @router.get("", response_model=ItemPage)
 async def list_items(s: SessionDep, page: PageDep) -> ItemPage:
-    return ItemPage(items=await items.list_page(s, page.limit, page.offset), limit=page.limit, offset=page.offset)
+    rows = await items.list_page(s, page.limit, page.offset)
+    return ItemPage.model_validate({"items": rows, **page.model_dump()})
 
 
 @router.get("/{item_id}/enrich", response_model=EnrichedItem, responses=problems(404, 502))
@@ -66,4 +67,4 @@ async def enrich_item(item_id: ItemId, s: SessionDep, res: ResourcesDep) -> Enri
         hint = await items.price_hint(res.http, base, item_id)
     except items.UpstreamFailed:
         raise HTTPException(status_code=502, detail="price hint service failed") from None
-    return EnrichedItem(item=item, price_hint=hint)
+    return EnrichedItem.model_validate({"item": item, "price_hint": hint})

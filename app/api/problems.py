@@ -23,7 +23,6 @@ import re
 import reprlib
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -148,7 +147,7 @@ def _is_input_data_error(exc: sa_exc.DBAPIError) -> bool:
     if isinstance(code, str) and code.startswith("22"):
         return True
     cause = exc.orig.__cause__ if exc.orig is not None else None
-    return isinstance(cause, ValueError | asyncpg.exceptions.DataError)
+    return isinstance(cause, ValueError)
 
 
 async def _dbapi_error(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:

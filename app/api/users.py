@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path
 
 from app.api.deps import PageDep, ResourcesDep, SessionDep
 from app.api.problems import problems
+from app.db import User
 from app.schemas import Id, UserCreate, UserOut, UserPage
 from app.services import users
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("", response_model=UserOut, status_code=201, responses=problems(400, 409, 413))
-async def register_user(data: UserCreate, s: SessionDep, res: ResourcesDep) -> UserOut:
+async def register_user(data: UserCreate, s: SessionDep, res: ResourcesDep) -> User:
     try:
         return await users.register(s, res.cache, data)
     except users.EmailTaken:
@@ -23,7 +24,7 @@ async def register_user(data: UserCreate, s: SessionDep, res: ResourcesDep) -> U
 
 
 @router.get("/{user_id}", response_model=UserOut, responses=problems(404))
-async def get_user(user_id: Annotated[Id, Path()], s: SessionDep) -> UserOut:
+async def get_user(user_id: Annotated[Id, Path()], s: SessionDep) -> User:
     user = await users.get(s, user_id)
     if user is None:
         raise HTTPException(status_code=404, detail="user not found")
@@ -32,4 +33,5 @@ async def get_user(user_id: Annotated[Id, Path()], s: SessionDep) -> UserOut:
 
 @router.get("", response_model=UserPage)
 async def list_users(s: SessionDep, page: PageDep) -> UserPage:
-    return UserPage(items=await users.list_page(s, page.limit, page.offset), limit=page.limit, offset=page.offset)
+    rows = await users.list_page(s, page.limit, page.offset)
+    return UserPage.model_validate({"items": rows, **page.model_dump()}, from_attributes=True)
