@@ -45,6 +45,7 @@ class Case:
     request: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     before: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    field_errors: bool = True  # 422 from validation names the fields; from Postgres it cannot
 
 
 ADMIN = {"X-Admin-Token": ADMIN_TOKEN}
@@ -104,6 +105,17 @@ CASES: dict[str, Case] = {
     ),
     "not JSON": Case("POST", "/api/v1/items", 422, _raw('{"name": ')),
     "not UTF-8": Case("POST", "/api/v1/users", 400, {**_raw(""), "content": b'{"email": "\xff"}'}),
+    "JSON nested 100,000 deep": Case("POST", "/api/v1/items", 400, _raw("[" * 100_000 + "]" * 100_000)),
+    "integer literal of 5,000 digits": Case(
+        "POST", "/api/v1/items", 400, _raw('{"name": "x", "price": ' + "9" * 5000 + "}")
+    ),
+    "email that outgrows its column when lowercased": Case(
+        "POST",
+        "/api/v1/users",
+        422,
+        {"json": {"email": "\u0130" * 300 + "@b.co", "full_name": "x"}},  # "İ".lower() is 2 characters
+        field_errors=False,
+    ),
     "large string is not echoed": Case("POST", "/api/v1/items", 422, {"json": {**ITEM, "name": "x" * 500_000}}),
     "large unknown key is not echoed": Case("POST", "/api/v1/items", 422, {"json": {**ITEM, "k" * 100_000: 1}}),
     # headers
@@ -156,7 +168,7 @@ class TestHostileInputIsAClear4xx:
             assert set(body) <= {"detail", "errors"}, body
             problem = Problem.model_validate(body)
             assert problem.detail
-            if case.status == 422:
+            if case.status == 422 and case.field_errors:
                 assert problem.errors, body
                 for error in problem.errors:
                     assert error.input is None or len(error.input) <= INPUT_PREVIEW_CHARS + 3
