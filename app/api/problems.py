@@ -49,9 +49,21 @@ _DESCRIPTIONS = {
 }
 
 
+_HEADERS = {
+    503: {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}},
+}
+
+
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries: these statuses answer with the Problem body."""
-    return {code: {"model": Problem, "description": _DESCRIPTIONS[code]} for code in codes}
+    return {
+        code: {
+            "model": Problem,
+            "description": _DESCRIPTIONS[code],
+            **({"headers": _HEADERS[code]} if code in _HEADERS else {}),
+        }
+        for code in codes
+    }
 
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:

@@ -59,6 +59,8 @@ async def test_every_error_answer_is_declared_with_the_problem_schema(running):
                     continue
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": PROBLEM_REF}, (method, path, code)
+                if code == "503":
+                    assert "Retry-After" in response["headers"], (method, path)
     problem = running.doc["components"]["schemas"]["Problem"]
     assert problem["required"] == ["detail"]
     assert "HTTPValidationError" not in running.doc["components"]["schemas"]  # FastAPI's default 422
