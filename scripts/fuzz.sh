@@ -41,6 +41,9 @@ REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6379}/15}"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 rm -rf "$REPORT_DIR" && mkdir -p "$REPORT_DIR"
 server_log="$REPORT_DIR/server.log"
+# schemathesis keeps crash records for `st replay` in ./.schemathesis by default: keep them
+# with the reports instead (replay: .venv/bin/st --config-file $REPORT_DIR/schemathesis.toml replay ID)
+printf '[cache]\ndirectory = "%s/cache"\n' "$REPORT_DIR" >"$REPORT_DIR/schemathesis.toml"
 
 # A known starting state: empty tables, empty cache.
 DATABASE_URL="$DATABASE_URL" .venv/bin/alembic upgrade head >/dev/null
@@ -89,7 +92,7 @@ curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null || { cat "$server_log"
 fuzz_pass() {
   local name=$1 budget=$2; shift 2
   echo "fuzz: pass '$name' (max ${budget} s)"
-  .venv/bin/st run "http://127.0.0.1:$port/openapi.json" \
+  .venv/bin/st --config-file "$REPORT_DIR/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
     --checks all --mode all --phases examples,coverage,fuzzing,stateful \
     --seed "$SEED" --max-examples "$MAX_EXAMPLES" --max-time "$budget" --workers "$WORKERS" \
     --generation-database none \
