@@ -79,8 +79,8 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 	$(PY) -m app
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test lint test-kit test-app test-rules check test-configs test-runner e2e bench loadtest tools
-test: lint check test-rules test-configs test-kit test-app test-runner ## lint + every test that needs no running stack
+.PHONY: test lint test-kit test-app fuzz test-rules check test-configs test-runner e2e bench loadtest tools
+test: lint check test-rules test-configs test-kit test-app test-runner fuzz ## lint + every test that needs no running stack
 
 lint: venv ## ruff check + format check, shellcheck (warnings), mypy --strict on the kit and the runner
 	scripts/lint.sh
@@ -90,6 +90,9 @@ test-kit: venv ## the observability kit's own tests (no services needed)
 
 test-app: venv ## app tests against real Postgres and Redis
 	scripts/test-app.sh
+
+fuzz: venv ## schemathesis against the real app (all checks, fixed seed, ~3 min); fails on any failure
+	scripts/fuzz.sh
 
 test-rules: ## promtool rule tests, amtool config + routing tests, alert sink test
 	scripts/test-rules.sh

@@ -26,6 +26,9 @@ class Settings(ObservabilitySettings):
     CACHE_TTL_SECONDS: int = Field(default=60, ge=1)
     ACTIVE_USER_WINDOW_SECONDS: int = Field(default=300, ge=1)
 
+    # larger request bodies are answered 413 before they are read (0: only empty bodies)
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=0)
+
     HEALTH_CHECK_TIMEOUT_SECONDS: float = Field(default=1.0, gt=0)
 
     # outbound call for GET /api/v1/items/{id}/enrich (client spans); empty = this app itself

@@ -17,12 +17,13 @@ import random
 from pydantic import BaseModel, Field
 
 from app.config import Settings
+from app.schemas import JsonFloat, JsonInt
 
 
 class FaultConfig(BaseModel):
-    error_rate_percent: float = Field(default=0.0, ge=0, le=100)
-    latency_ms: int = Field(default=0, ge=0, le=60_000)
-    slow_query_ms: int = Field(default=0, ge=0, le=60_000)
+    error_rate_percent: JsonFloat = Field(default=0.0, ge=0, le=100)
+    latency_ms: JsonInt = Field(default=0, ge=0, le=60_000)
+    slow_query_ms: JsonInt = Field(default=0, ge=0, le=60_000)
 
     @classmethod
     def from_settings(cls, s: Settings) -> FaultConfig:

@@ -11,8 +11,9 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.api import admin, health, internal, items, users
+from app.api import admin, health, internal, items, problems, users
 from app.api.deps import inject_faults
+from app.body_limit import BodyLimitMiddleware
 from app.business_metrics import ACTIVE_USERS
 from app.cache import Cache, make_redis
 from app.config import Settings, get_settings
@@ -60,10 +61,17 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         lifespan=lifespan,
         telemetry=FASTAPI_TELEMETRY_OFF,
     )
+    # added before the observability middleware, so it runs inside it: 413s are measured
+    app.add_middleware(BodyLimitMiddleware, max_bytes=s.MAX_REQUEST_BODY_BYTES)
     obs = setup_observability(app, s, **observability_options)
     app.state.obs = obs
 
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(inject_faults)])
+    problems.install(app)
+    api = APIRouter(
+        prefix="/api/v1",
+        dependencies=[Depends(inject_faults)],
+        responses=problems.problems(422, 500, 503),  # every /api/v1 route validates and uses the DB
+    )
     api.include_router(users.router)
     api.include_router(items.router)
     app.include_router(api)
@@ -74,11 +82,11 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
 
     @app.exception_handler(DatabaseUnavailable)
     async def _db_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "1"})
+        return problems.problem(503, "database unavailable", headers={"Retry-After": "1"})
 
     @app.exception_handler(InjectedFault)
     async def _injected(request: Request, exc: InjectedFault) -> JSONResponse:
-        return JSONResponse({"detail": "injected fault"}, status_code=500)
+        return problems.problem(500, "injected fault")
 
     return app
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.resources import DatabaseUnavailable, Resources
+from app.schemas import PageQuery
 
 # errors that mean "Postgres is not reachable", as opposed to a bug in a query
 _OUTAGE = (OSError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
@@ -54,3 +55,4 @@ async def inject_faults(request: Request) -> None:
 
 ResourcesDep = Annotated[Resources, Depends(resources)]
 SessionDep = Annotated[AsyncSession, Depends(session)]
+PageDep = Annotated[PageQuery, Query()]

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path
 
-from app.api.deps import ResourcesDep, SessionDep
-from app.schemas import UserCreate, UserOut, UserPage
+from app.api.deps import PageDep, ResourcesDep, SessionDep
+from app.api.problems import problems
+from app.db import User
+from app.schemas import Id, UserCreate, UserOut, UserPage
 from app.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.post("", response_model=UserOut, status_code=201)
-async def register_user(data: UserCreate, s: SessionDep, res: ResourcesDep) -> UserOut:
+@router.post("", response_model=UserOut, status_code=201, responses=problems(400, 409, 413))
+async def register_user(data: UserCreate, s: SessionDep, res: ResourcesDep) -> User:
     try:
         return await users.register(s, res.cache, data)
     except users.EmailTaken:
         raise HTTPException(status_code=409, detail="email already registered") from None
 
 
-@router.get("/{user_id}", response_model=UserOut)
-async def get_user(user_id: int, s: SessionDep) -> UserOut:
+@router.get("/{user_id}", response_model=UserOut, responses=problems(404))
+async def get_user(user_id: Annotated[Id, Path()], s: SessionDep) -> User:
     user = await users.get(s, user_id)
     if user is None:
         raise HTTPException(status_code=404, detail="user not found")
@@ -30,9 +32,6 @@ async def get_user(user_id: int, s: SessionDep) -> UserOut:
 
 
 @router.get("", response_model=UserPage)
-async def list_users(
-    s: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> UserPage:
-    return UserPage(items=await users.list_page(s, limit, offset), limit=limit, offset=offset)
+async def list_users(s: SessionDep, page: PageDep) -> UserPage:
+    rows = await users.list_page(s, page.limit, page.offset)
+    return UserPage.model_validate({"items": rows, **page.model_dump()}, from_attributes=True)
