@@ -11,17 +11,24 @@ JSON is rendered with orjson.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import logging.handlers
 import os
 import sys
+import threading
+import time
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 
 from . import processors as p
 from .log_sampling import ACCESS_LOGGER, LogSampler, SamplingFilter
 from .settings import ObservabilitySettings
+
+# Registered in prometheus_client's process-wide registry (module level because that
+# registry is): a failing log sink must be visible somewhere that is not the log.
+LOG_WRITE_ERRORS = Counter("log_write_errors_total", "Log lines a sink could not write (dropped)", ["sink"])
 
 # stdlib loggers whose own handlers we remove so they flow through ours
 _ADOPTED = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic", "httpx")
@@ -96,14 +103,95 @@ def _formatter(s: ObservabilitySettings, json: bool) -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=FOREIGN_CHAIN, processors=formatter_chain(s, json))
 
 
-class LineHandler(logging.Handler):
-    """Formats each record once and writes the line to a size-rotated file and, when the
-    formats match, to stdout too (a StreamHandler + RotatingFileHandler pair formats it
-    three times: RotatingFileHandler.shouldRollover formats once more to measure it)."""
+class FileSink:
+    """The size-rotated JSON-lines file, written so that a failing disk degrades logging
+    instead of stopping it.
 
-    def __init__(
-        self, formatter: logging.Formatter, file: logging.handlers.RotatingFileHandler, echo: Any | None
-    ) -> None:
+    Disk full, an unwritable path, a vanished directory: the line is dropped, counted in
+    log_write_errors_total{sink="file"}, and one warning line goes to stderr at most every
+    WARN_INTERVAL seconds (a traceback per record would flood stderr exactly when it is
+    needed). The file is reopened at most every RETRY_SECONDS, so logging resumes by
+    itself once the disk has room again, without an open() attempt per line meanwhile.
+    """
+
+    WARN_INTERVAL = 60.0
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, path: str, max_bytes: int, backup_count: int, clock: Any = time.monotonic) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backup_count = backup_count
+        self.clock = clock
+        self.stream: Any = None
+        self.failures = 0
+        self._retry_at = 0.0
+        self._warned_at: float | None = None
+        self._lock = threading.Lock()
+
+    def write(self, line: str) -> None:
+        with self._lock:
+            if self.stream is None and self.clock() < self._retry_at:
+                self._failed(None)
+                return
+            try:
+                if self.stream is None:
+                    os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                    self.stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+                position = self.stream.tell()
+                if self.max_bytes and position and position + len(line) >= self.max_bytes:
+                    self._rollover()
+                self.stream.write(line)
+                self.stream.flush()
+            except (OSError, ValueError) as exc:  # ValueError: write to a closed file
+                self._drop_stream()
+                self._retry_at = self.clock() + self.RETRY_SECONDS
+                self._failed(exc)
+
+    def _rollover(self) -> None:
+        self._drop_stream()
+        for index in range(self.backup_count - 1, 0, -1):
+            older = f"{self.path}.{index}"
+            if os.path.exists(older):
+                os.replace(older, f"{self.path}.{index + 1}")
+        if self.backup_count > 0:
+            os.replace(self.path, f"{self.path}.1")
+        else:
+            os.truncate(self.path, 0)
+        self.stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def _drop_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()  # flushing the unwritten rest fails again: nothing to keep
+
+    def _failed(self, exc: BaseException | None) -> None:
+        self.failures += 1
+        LOG_WRITE_ERRORS.labels("file").inc()
+        now = self.clock()
+        if self._warned_at is None or now - self._warned_at >= self.WARN_INTERVAL:
+            self._warned_at = now
+            reason = f"{type(exc).__name__}: {exc}" if exc is not None else "still failing"
+            with contextlib.suppress(Exception):  # stderr itself may be gone
+                sys.stderr.write(
+                    f"log file {self.path!r} not writable ({reason}); lines go to stdout only, "
+                    f"counted in log_write_errors_total; next warning in {self.WARN_INTERVAL:.0f}s at the earliest\n"
+                )
+                sys.stderr.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_stream()
+
+
+class LineHandler(logging.Handler):
+    """Formats each record once and writes the line to stdout (when the formats match)
+    and then to the file sink. stdout comes first and is independent of the file: a
+    full disk never silences it. (A StreamHandler + RotatingFileHandler pair formats a
+    line three times, and a RotatingFileHandler that cannot write prints a traceback per
+    record to stderr.)"""
+
+    def __init__(self, formatter: logging.Formatter, file: FileSink, echo: Any | None) -> None:
         super().__init__()
         self.setFormatter(formatter)
         self.file = file
@@ -112,18 +200,16 @@ class LineHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record) + "\n"
-            file = self.file
-            if file.stream is None:
-                file.stream = file._open()
-            if file.maxBytes and file.stream.tell() + len(line) >= file.maxBytes:
-                file.doRollover()
-            file.stream.write(line)
-            file.stream.flush()
-            if self.echo is not None:
-                self.echo.write(line)
-                self.echo.flush()
         except Exception:  # noqa: BLE001 - logging must never raise into the app
             self.handleError(record)
+            return
+        if self.echo is not None:
+            try:
+                self.echo.write(line)
+                self.echo.flush()
+            except (OSError, ValueError):
+                LOG_WRITE_ERRORS.labels("stdout").inc()  # nowhere left to say it but the metric
+        self.file.write(line)
 
     def close(self) -> None:
         self.file.close()
@@ -137,10 +223,7 @@ def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
 
     handlers: list[logging.Handler] = []
     if s.LOG_FILE:  # always JSON lines: this file is for the log shipper
-        os.makedirs(os.path.dirname(s.LOG_FILE) or ".", exist_ok=True)
-        file = logging.handlers.RotatingFileHandler(
-            s.LOG_FILE, maxBytes=s.LOG_FILE_MAX_BYTES, backupCount=s.LOG_FILE_BACKUP_COUNT
-        )
+        file = FileSink(s.LOG_FILE, s.LOG_FILE_MAX_BYTES, s.LOG_FILE_BACKUP_COUNT)  # opens on first line
         handlers.append(LineHandler(_formatter(s, True), file, echo=sys.stdout if s.json_logs else None))
     if not handlers or not s.json_logs:
         stdout = logging.StreamHandler(sys.stdout)
