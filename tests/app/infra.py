@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -204,6 +205,15 @@ class DedicatedPostgres:
         else:
             missing("no postgres binaries and no Docker engine for a dedicated Postgres")
         assert wait_until(lambda: port_open(self.port), 30), "dedicated postgres did not start"
+
+    def crash(self) -> None:
+        """SIGKILL the postmaster (a crash, not a shutdown): the next start runs crash recovery."""
+        if self.dir is not None:
+            pid = int(Path(f"{self.dir}/data/postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGKILL)
+        elif self.container:
+            subprocess.run(["docker", "kill", "-s", "KILL", self.container], capture_output=True)
+        assert wait_until(lambda: not port_open(self.port), 10)
 
     def stop(self) -> None:
         if self.dir is not None:
