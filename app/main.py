@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         finally:
             log.info("application stopping")
             await http.aclose()
-            await redis.aclose()
+            await app.state.res.cache.aclose()  # closes redis; stops the invalidation retry
             await engine.dispose()
             obs.shutdown()
 

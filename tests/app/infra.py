@@ -85,6 +85,19 @@ class DedicatedRedis:
             missing("no redis-server binary and no Docker engine for a dedicated Redis")
         assert wait_until(lambda: port_open(self.port), 15), "dedicated redis did not start"
 
+    def pause(self) -> None:
+        """SIGSTOP: hung, not dead. Connections stay open, data stays, nothing answers."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+        elif self.container:
+            subprocess.run(["docker", "pause", self.container], check=True, capture_output=True)
+
+    def resume(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+        elif self.container:
+            subprocess.run(["docker", "unpause", self.container], check=True, capture_output=True)
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.kill()
