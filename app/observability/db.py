@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from . import metrics
 from .context import current_request
-from .spans import Deferred
+from .spans import Deferred, exception_attributes
 
 _OP = re.compile(r"^\s*(?:/\*.*?\*/\s*)?(\w+)", re.S)
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+\"?([A-Za-z_][\w.]*)", re.I)
@@ -93,7 +93,7 @@ class QueryObserver:
         elif span is not None:
             if exc is not None:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                span.record_exception(exc)
+                span.add_event("exception", exception_attributes(exc))  # redacted record_exception
             span.end()
         if self.metrics_on:
             rec = metrics.recorder()

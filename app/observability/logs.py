@@ -1,6 +1,6 @@
 """structlog configuration: one processor chain for app events and stdlib records.
 
-    app code ---structlog---> CHAIN (sampler drops early) ---> stdlib handlers ---+
+    app code ---structlog---> build_chain (sampler drops early) ---> stdlib handlers ---+
     uvicorn, SQLAlchemy --stdlib--> SamplingFilter --> FOREIGN_CHAIN --------------+--> formatter_chain
                                                                           (service, exc, JSON/console)
 
@@ -48,38 +48,35 @@ def build_sampler(s: ObservabilitySettings) -> LogSampler | None:
     )
 
 
-class _SamplerSlot:
-    """Chain entry for the sampler. Loggers cache their chain on first use, so the chain
-    holds this slot and configure_logging() swaps the sampler inside it."""
+def build_chain(sampler: LogSampler | None) -> list[Any]:
+    """Runs for every structlog event; the sampler is the third step, so a dropped event
+    costs two dict writes and one decision."""
+    return [
+        structlog.stdlib.add_log_level,  # "level": lowercase name
+        structlog.stdlib.add_logger_name,  # "logger"
+        *([sampler] if sampler is not None else []),  # DropEvent here (or held back for the request)
+        p.add_timestamp,  # ISO 8601 UTC "Z", original time for held-back events
+        p.add_request_id,  # from the request context
+        p.add_trace_context,  # trace_id / span_id, also for unsampled traces
+        structlog.contextvars.merge_contextvars,  # anything bound with bind_contextvars
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,  # hand over to the handlers
+    ]
 
-    sampler: LogSampler | None = None
 
-    def __call__(self, logger: Any, method_name: str, event_dict: dict) -> dict:
-        sampler = self.sampler
-        return event_dict if sampler is None else sampler(logger, method_name, event_dict)
+def current_sampler() -> LogSampler | None:
+    """The sampler in the configured chain (the middleware decides access lines with it)."""
+    if not structlog.is_configured():
+        return None
+    return next((x for x in structlog.get_config()["processors"] if isinstance(x, LogSampler)), None)
 
-
-SAMPLER = _SamplerSlot()
-
-# Runs for every structlog event; the sampler is the third step, so a dropped event
-# costs two dict writes and one decision.
-CHAIN = [
-    structlog.stdlib.add_log_level,  # "level": lowercase name
-    structlog.stdlib.add_logger_name,  # "logger"
-    SAMPLER,  # DropEvent here (or held back for the request's keep decision)
-    p.add_timestamp,  # ISO 8601 UTC "Z", original time for held-back events
-    p.add_request_id,  # from the request context
-    p.add_trace_context,  # trace_id / span_id, also for unsampled traces
-    structlog.contextvars.merge_contextvars,  # anything bound with bind_contextvars
-    structlog.stdlib.PositionalArgumentsFormatter(),
-    structlog.processors.StackInfoRenderer(),
-    structlog.stdlib.ProcessorFormatter.wrap_for_formatter,  # hand over to the handlers
-]
 
 # Runs for stdlib records (uvicorn, SQLAlchemy, ...) after SamplingFilter let them through.
 FOREIGN_CHAIN = [
     structlog.stdlib.add_log_level,
     p.add_foreign_logger_name,
+    p.redact_foreign_event,  # URLs with ?token=..., e-mails in library messages
     p.add_timestamp,
     p.add_request_id,
     p.add_trace_context,
@@ -95,8 +92,8 @@ def formatter_chain(s: ObservabilitySettings, json: bool) -> list:
         p.drop_private_keys,
     ]
     if json:
-        return [*head, structlog.processors.format_exc_info, p.render_json]
-    return [*head, structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
+        return [*head, p.format_exc_info, p.render_json]
+    return [*head, p.format_exc_info, structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
 
 
 def _formatter(s: ObservabilitySettings, json: bool) -> logging.Formatter:
@@ -219,7 +216,6 @@ class LineHandler(logging.Handler):
 def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
     """Configure structlog + stdlib logging once per process. Returns the sampler."""
     sampler = build_sampler(s)
-    SAMPLER.sampler = sampler
 
     handlers: list[logging.Handler] = []
     if s.LOG_FILE:  # always JSON lines: this file is for the log shipper
@@ -252,8 +248,16 @@ def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
         logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger(ACCESS_LOGGER).disabled = False
 
+    # structlog's configuration is process-global (the library's design), and a logger
+    # keeps a reference to the processor list on first use: a second configure_logging()
+    # (tests build several apps) replaces the contents of that same list.
+    chain = build_chain(sampler)
+    if structlog.is_configured():
+        processors = structlog.get_config()["processors"]
+        processors[:] = chain
+        chain = processors
     structlog.configure(
-        processors=CHAIN,
+        processors=chain,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(s.LOG_LEVEL)),
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
