@@ -46,7 +46,7 @@ from redis.retry import Retry
 
 from app.breaker import Breaker
 from app.config import Settings
-from app.observability import metrics
+from app.observability.metrics import MetricsRecorder
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -73,8 +73,15 @@ def item_key(item_id: int) -> str:
 
 
 class Cache:
-    def __init__(self, redis: Redis, s: Settings, backoff: float = _BACKOFF_SECONDS) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        s: Settings,
+        recorder: MetricsRecorder | None = None,  # None: metrics off
+        backoff: float = _BACKOFF_SECONDS,
+    ) -> None:
         self.redis = redis
+        self.recorder = recorder
         self.ttl = s.CACHE_TTL_SECONDS
         self.active_window = s.ACTIVE_USER_WINDOW_SECONDS
         self.breaker = Breaker(backoff)
@@ -88,14 +95,14 @@ class Cache:
         (False, None) when Redis was skipped or failed: the caller falls back."""
         probe = self.breaker.allow()
         if probe is None:
-            metrics.cache_error(cache_type)
+            self._count_error(cache_type)
             return False, None
         try:
             if self.pending or self.pending_all:
                 await self._flush_pending()
             result = await op()
         except _FAILED as exc:
-            metrics.cache_error(cache_type)
+            self._count_error(cache_type)
             if self.breaker.failure():
                 log.warning("cache unavailable, serving from the database", error=repr(exc), cache_type=cache_type)
             if self.pending or self.pending_all:
@@ -108,6 +115,10 @@ class Cache:
             self.breaker.success()
             log.info("cache available again")
         return True, result
+
+    def _count_error(self, cache_type: str) -> None:
+        if self.recorder is not None:
+            self.recorder.cache_error(cache_type)
 
     # -- pending invalidations --------------------------------------------------------------
     async def _flush_pending(self) -> None:
@@ -146,10 +157,10 @@ class Cache:
         ok, raw = await self._call(ITEM_CACHE, lambda: self.redis.get(item_key(item_id)))
         if not ok:
             return None
+        if self.recorder is not None:
+            (self.recorder.cache_miss if raw is None else self.recorder.cache_hit)(ITEM_CACHE)
         if raw is None:
-            metrics.cache_miss(ITEM_CACHE)
             return None
-        metrics.cache_hit(ITEM_CACHE)
         value: dict[str, Any] = orjson.loads(raw)
         return value
 

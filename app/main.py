@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
             settings=s,
             db=Database(engine, make_sessionmaker(engine)),
             redis=redis,
-            cache=Cache(redis, s),
+            cache=Cache(redis, s, recorder=obs.recorder),
             http=http,
             faults=Faults(FaultConfig.from_settings(s)),
         )

@@ -69,7 +69,7 @@ class Observability:
         if self.settings.OBSERVABILITY_ENABLED:
             db.instrument_engine(
                 sync_engine,
-                metrics_on=self.settings.metrics_on,
+                recorder=self.recorder,
                 tracer_provider=self.tracer_provider,
                 spans=self.settings.DB_SPANS,
             )
@@ -104,12 +104,9 @@ def setup_observability(
         reporter=errors.setup_sentry(s),
     )
     if not s.OBSERVABILITY_ENABLED:
-        metrics.disable()
         return obs
     if s.metrics_on:
         obs.recorder = metrics.enable(s.METRICS_MAX_LABEL_VALUES, s.APP_VERSION, s.APP_ENV)
-    else:
-        metrics.disable()
     if s.tracing_on:
         obs.tracer_provider, obs.pipeline = tracing.setup_tracing(s, exporter=span_exporter)
     app.add_middleware(

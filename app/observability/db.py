@@ -54,7 +54,7 @@ class QueryObserver:
     would be joined into every new Connection's dispatch, which costs more per request than
     the listener itself (measured: README.md)."""
 
-    def __init__(self, engine: Engine, tracer: Any | None, metrics_on: bool) -> None:
+    def __init__(self, engine: Engine, tracer: Any | None, recorder: metrics.MetricsRecorder | None) -> None:
         url = engine.url
         system = "postgresql" if engine.dialect.name.startswith("postgres") else engine.dialect.name
         self.base = {
@@ -65,7 +65,7 @@ class QueryObserver:
             "server.port": url.port or 5432,
         }
         self.tracer = tracer
-        self.metrics_on = metrics_on
+        self.recorder = recorder  # None: metrics off
 
     def _span(self, operation: str, table: str, statement: str) -> Any:
         if not is_instrumentation_enabled():
@@ -95,10 +95,8 @@ class QueryObserver:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 span.add_event("exception", exception_attributes(exc))  # redacted record_exception
             span.end()
-        if self.metrics_on:
-            rec = metrics.recorder()
-            if rec is not None:
-                rec.db(operation, table, time.perf_counter() - t0)
+        if self.recorder is not None:
+            self.recorder.db(operation, table, time.perf_counter() - t0)
 
     def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> Literal[True]:
         operation, table = _parsed.get(statement) or classify(statement)
@@ -134,13 +132,20 @@ class _Many(_NoParams):
         return self.cursor.executemany(statement, parameters)
 
 
-def instrument_engine(engine: Engine, *, metrics_on: bool, tracer_provider: Any | None, spans: str = "kit") -> None:
-    """Instrument one (sync) engine. Call once per engine."""
+def instrument_engine(
+    engine: Engine,
+    *,
+    recorder: metrics.MetricsRecorder | None,
+    tracer_provider: Any | None,
+    spans: str = "kit",
+) -> None:
+    """Instrument one (sync) engine. Call once per engine. recorder None: metrics off."""
+    metrics_on = recorder is not None
     kit_tracer = None
     if tracer_provider is not None and spans == "kit":
         kit_tracer = tracer_provider.get_tracer("app.observability.db")
     if metrics_on or kit_tracer is not None:
-        observer = QueryObserver(engine, kit_tracer, metrics_on)
+        observer = QueryObserver(engine, kit_tracer, recorder)
         for name in ("do_execute", "do_execute_no_params", "do_executemany"):
             event.listen(engine, name, getattr(observer, name))
     if metrics_on:

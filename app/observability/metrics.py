@@ -83,6 +83,15 @@ class MetricsRecorder:
         children[0].inc()
         children[1].observe(seconds)
 
+    def cache_hit(self, cache_type: str) -> None:
+        self.cache(CACHE_HITS, cache_type)
+
+    def cache_miss(self, cache_type: str) -> None:
+        self.cache(CACHE_MISSES, cache_type)
+
+    def cache_error(self, cache_type: str) -> None:
+        self.cache(CACHE_ERRORS, cache_type)
+
     def cache(self, counter: Counter, cache_type: str) -> None:
         key = (counter._name, cache_type)
         child = self._cache.get(key)
@@ -93,39 +102,11 @@ class MetricsRecorder:
         child.inc()
 
 
-_recorder: MetricsRecorder | None = None
-
-
 def enable(max_label_values: int, version: str, environment: str) -> MetricsRecorder:
-    global _recorder
-    _recorder = MetricsRecorder(max_label_values)
+    """A recorder for one app (Observability.recorder holds it; pass it where metrics are
+    recorded). The metric objects above live in prometheus_client's process-wide registry."""
     APP_INFO.info({"version": version, "environment": environment})
-    return _recorder
-
-
-def disable() -> None:
-    global _recorder
-    _recorder = None
-
-
-def recorder() -> MetricsRecorder | None:
-    return _recorder
-
-
-# Helpers for application code: no-ops while metrics are disabled.
-def cache_hit(cache_type: str) -> None:
-    if _recorder is not None:
-        _recorder.cache(CACHE_HITS, cache_type)
-
-
-def cache_miss(cache_type: str) -> None:
-    if _recorder is not None:
-        _recorder.cache(CACHE_MISSES, cache_type)
-
-
-def cache_error(cache_type: str) -> None:
-    if _recorder is not None:
-        _recorder.cache(CACHE_ERRORS, cache_type)
+    return MetricsRecorder(max_label_values)
 
 
 def render(accept_header: str | None, registry=REGISTRY) -> tuple[bytes, str]:
