@@ -84,7 +84,8 @@ class QueryObserver:
             )
             ctx.deferred.append(record)
             return record
-        return self.tracer.start_span(f"{operation} {table}", kind=SpanKind.CLIENT, attributes=attributes)
+        tracer: Any = self.tracer  # not None: do_execute only calls _span with a tracer
+        return tracer.start_span(f"{operation} {table}", kind=SpanKind.CLIENT, attributes=attributes)
 
     def _done(self, span: Any, operation: str, table: str, t0: float, exc: BaseException | None) -> None:
         if type(span) is Deferred:
@@ -150,16 +151,16 @@ def instrument_engine(
             event.listen(engine, name, getattr(observer, name))
     if metrics_on:
         pool = engine.pool
-        metrics.DB_CONN_ACTIVE.set_function(lambda: float(pool.checkedout()))
+        metrics.DB_CONN_ACTIVE.set_function(lambda: float(pool.checkedout()))  # type: ignore[attr-defined]
         capacity = getattr(pool, "size", lambda: 0)() + max(getattr(pool, "_max_overflow", 0), 0)
         metrics.DB_CONN_MAX.set(capacity)
     if tracer_provider is not None and spans == "otel":
-        from opentelemetry.instrumentation.sqlalchemy import __version__ as sa_version
         from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sa_version
         from opentelemetry.metrics import NoOpMeterProvider
 
         tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", sa_version)
         # Prometheus owns metrics: hand the instrumentation a no-op meter. No global
         # Engine.connect wrapper either (it adds a "connect" span per checkout).
         usage = NoOpMeterProvider().get_meter("sqlalchemy").create_up_down_counter("unused")
-        EngineTracer(tracer, engine, usage, False, {}, False)
+        EngineTracer(tracer, engine, usage, False, {}, False)  # type: ignore[no-untyped-call]

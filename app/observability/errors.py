@@ -32,8 +32,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from opentelemetry import trace
+from sentry_sdk._types import AnnotatedValue
 from sentry_sdk.scrubber import EventScrubber
-from sentry_sdk.utils import AnnotatedValue
 
 from .redaction import FILTERED, redact_text, sensitive_name
 from .settings import ObservabilitySettings
@@ -243,8 +243,8 @@ def _capture(exc: BaseException, scope: dict[str, Any] | None) -> None:
         sentry_sdk.capture_exception(exc)
 
 
-def _request_processor(scope: dict[str, Any]) -> Callable[[Event, dict[str, Any]], Event]:
-    def process(event: Event, hint: dict[str, Any]) -> Event:
+def _request_processor(scope: dict[str, Any]) -> Callable[[Any, dict[str, Any]], Any]:
+    def process(event: Any, hint: dict[str, Any]) -> Any:
         headers: dict[str, str] = {}
         for name, value in scope.get("headers", ()):
             headers[name.decode("latin-1")] = value.decode("latin-1")

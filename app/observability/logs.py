@@ -30,6 +30,8 @@ from .settings import ObservabilitySettings
 # registry is): a failing log sink must be visible somewhere that is not the log.
 LOG_WRITE_ERRORS = Counter("log_write_errors_total", "Log lines a sink could not write (dropped)", ["sink"])
 
+_OWNED = "app.observability"  # handler name: ours to close when configuring again
+
 # stdlib loggers whose own handlers we remove so they flow through ours
 _ADOPTED = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic", "httpx")
 
@@ -73,7 +75,7 @@ def current_sampler() -> LogSampler | None:
 
 
 # Runs for stdlib records (uvicorn, SQLAlchemy, ...) after SamplingFilter let them through.
-FOREIGN_CHAIN = [
+FOREIGN_CHAIN: list[Any] = [
     structlog.stdlib.add_log_level,
     p.add_foreign_logger_name,
     p.redact_foreign_event,  # URLs with ?token=..., e-mails in library messages
@@ -84,7 +86,7 @@ FOREIGN_CHAIN = [
 ]
 
 
-def formatter_chain(s: ObservabilitySettings, json: bool) -> list:
+def formatter_chain(s: ObservabilitySettings, json: bool) -> list[Any]:
     """Last steps, shared by both paths: service fields, exceptions, rendering."""
     head = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -228,10 +230,10 @@ def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
     root = logging.getLogger()
     for old in list(root.handlers):  # this kit owns the root logger's output
         root.removeHandler(old)
-        if getattr(old, "_obs_owned", False):
+        if old.get_name() == _OWNED:
             old.close()
     for handler in handlers:
-        handler._obs_owned = True
+        handler.set_name(_OWNED)
         if sampler is not None:
             handler.addFilter(SamplingFilter(sampler))
         root.addHandler(handler)

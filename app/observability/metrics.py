@@ -9,7 +9,7 @@ One process per container: exemplars are not available in multiprocess mode.
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import choose_encoder
 
 from .limiter import LabelLimiter, method_label, status_group
@@ -47,9 +47,9 @@ class MetricsRecorder:
 
     def __init__(self, max_label_values: int) -> None:
         self.limit = LabelLimiter(max_label_values)
-        self._http: dict[tuple[str, str, int], tuple] = {}
-        self._db: dict[tuple[str, str], tuple] = {}
-        self._cache: dict[tuple[str, str], object] = {}
+        self._http: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._db: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        self._cache: dict[tuple[str, str], Counter] = {}
 
     def http(self, method: str, endpoint: str, status: int, seconds: float, trace_id: str | None) -> None:
         key = (method, endpoint, status)
@@ -109,7 +109,7 @@ def enable(max_label_values: int, version: str, environment: str) -> MetricsReco
     return MetricsRecorder(max_label_values)
 
 
-def render(accept_header: str | None, registry=REGISTRY) -> tuple[bytes, str]:
+def render(accept_header: str | None, registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
     """Exposition body and content type for an Accept header (OpenMetrics if asked)."""
     encoder, content_type = choose_encoder(accept_header or "")
     return encoder(registry), content_type

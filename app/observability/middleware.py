@@ -65,7 +65,7 @@ class ObservabilityMiddleware:
             HTTP_IN_PROGRESS.set_function(lambda: float(self.in_progress))
         self._suppressed = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True)
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -79,7 +79,7 @@ class ObservabilityMiddleware:
             return
         await self._observe(scope, receive, send, path)
 
-    async def _observe(self, scope: dict, receive: Any, send: Any, path: str) -> None:
+    async def _observe(self, scope: dict[str, Any], receive: Any, send: Any, path: str) -> None:
         start = time.perf_counter()
         request_id = None
         carrier: dict[str, str] | None = None
@@ -123,7 +123,7 @@ class ObservabilityMiddleware:
         started = False
         rid_header = (b"x-request-id", request_id.encode("latin-1"))
 
-        async def send_wrapper(message: dict) -> None:
+        async def send_wrapper(message: dict[str, Any]) -> None:
             nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -162,7 +162,7 @@ class ObservabilityMiddleware:
 
     def _finish(
         self,
-        scope: dict,
+        scope: dict[str, Any],
         ctx: RequestContext,
         span: Any,
         method: str,

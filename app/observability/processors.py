@@ -7,17 +7,19 @@ Each does one thing and is cheap: they run only for events the sampler lets thro
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import structlog
 from opentelemetry import trace
+from structlog.typing import EventDict
 
 from .context import current_request
 from .redaction import redact_text
 
-EventDict = dict[str, Any]
+Processor = Callable[[Any, str, EventDict], EventDict]
 
 
 def add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
@@ -44,7 +46,7 @@ def add_trace_context(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
-def make_add_service(service: str, environment: str):
+def make_add_service(service: str, environment: str) -> Processor:
     def add_service(_: Any, __: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
         event_dict.setdefault("environment", environment)

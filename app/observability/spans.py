@@ -37,7 +37,12 @@ class Deferred:
     __slots__ = ("name", "kind", "parent", "start", "end", "attributes", "error", "span_id")
 
     def __init__(
-        self, name: str, kind: SpanKind, parent: SpanContext | None, attributes: dict, span_id: int | None = None
+        self,
+        name: str,
+        kind: SpanKind,
+        parent: SpanContext | None,
+        attributes: dict[str, Any],
+        span_id: int | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -64,7 +69,7 @@ def exception_event(exc: BaseException, timestamp: int) -> Event:
 
 def materialize(d: Deferred, trace_id: int, resource: Any, new_span_id: Any) -> ReadableSpan:
     end = d.end or time_ns()
-    events: tuple = ()
+    events: tuple[Event, ...] = ()
     status = Status(StatusCode.UNSET)
     if d.error is not None:
         events = (exception_event(d.error, end),)
