@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import structlog
 from redis.asyncio import Redis
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.breaker import Breaker
@@ -32,7 +33,9 @@ class Database:
 
     Every error that means "down, starting, recovering, out of connections" (db.is_outage)
     becomes DatabaseUnavailable, wherever it surfaces: connect, query, commit, or the
-    rollback/close when the session ends. Anything else propagates unchanged.
+    rollback/close when the session ends. Anything else propagates unchanged. A pool
+    timeout (all connections busy for DB_POOL_TIMEOUT_SECONDS) is a 503 for that request
+    only: the server is up, and opening the breaker would turn a burst into a 1 s outage.
     """
 
     def __init__(
@@ -57,6 +60,8 @@ class Database:
                 if probe:
                     self.breaker.success()  # the server answered, even if with an error
                 raise
+            if isinstance(exc, sa_exc.TimeoutError):  # pool saturated, server fine: shed
+                raise DatabaseUnavailable() from exc  # this request only, no breaker
             if self.breaker.failure():
                 log.warning("database unavailable, answering 503", error=type(exc).__name__)
             raise DatabaseUnavailable() from exc

@@ -144,3 +144,20 @@ def test_outage_errors_are_recognised_raw_and_wrapped(error):
 def test_errors_the_query_caused_are_not_outages(error):
     assert not is_outage(error)
     assert not is_outage(_wrapped(error))
+
+
+async def test_pool_exhaustion_is_a_503_for_the_waiting_request_only(app_factory):
+    from helpers import ADMIN_TOKEN
+
+    async with app_factory(DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT_SECONDS=0.2) as r:
+        admin = {"X-Admin-Token": ADMIN_TOKEN}
+        await r.client.put("/admin/faults", json={"slow_query_ms": 800}, headers=admin)
+        holder = asyncio.create_task(r.client.get("/api/v1/users"))  # holds the one connection
+        await asyncio.sleep(0.2)
+        started = time.perf_counter()
+        waiting = await r.client.get("/api/v1/users")
+        assert waiting.status_code == 503 and waiting.json() == {"detail": "database unavailable"}
+        assert time.perf_counter() - started < 0.6, "bounded by DB_POOL_TIMEOUT_SECONDS"
+        assert (await holder).status_code == 200
+        await r.client.put("/admin/faults", json={}, headers=admin)
+        assert (await r.client.get("/api/v1/users")).status_code == 200, "no breaker trip for a busy pool"
