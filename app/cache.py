@@ -27,6 +27,9 @@ What this cannot cover, and what bounds it (CACHE_TTL_SECONDS, 60 s by default):
 - this process dying with invalidations pending (they live in memory). A durable outbox
   (the pending ids written to Postgres in the update's transaction, drained by any
   replica) would close both at the cost of a write per update; a demo keeps the TTL.
+- the classic cache-aside race, partition or not: a read that fetched the row before an
+  update and stores it after that update's DEL. Closing it takes a version check on SET
+  (e.g. a Lua script comparing updated_at) or short-lived tombstones written by DEL.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ acknowledged write survives (real throwaway server, postmaster SIGKILLed, restar
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 
@@ -16,6 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import is_outage
+
+# CRASH_TEST_CYCLES=5 CRASH_TEST_WRITES=1000 for a longer run than the default one
+CYCLES = int(os.environ.get("CRASH_TEST_CYCLES", "1"))
+WRITES_PER_PHASE = int(os.environ.get("CRASH_TEST_WRITES", "100"))
 
 
 @pytest.fixture
@@ -78,12 +83,14 @@ async def test_crash_and_restart_under_write_load_loses_no_acknowledged_write(ap
 
         writers = [asyncio.create_task(writer(n)) for n in range(8)]
         try:
-            await until(lambda: len(acked) >= 100, 30)
-            await asyncio.to_thread(crashable_postgres.crash)
-            await until(lambda: statuses[503] >= 20, 30)
-            before_restart = len(acked)
-            await asyncio.to_thread(_restart, crashable_postgres)
-            await until(lambda: len(acked) >= before_restart + 100, 60)  # healed by itself
+            await until(lambda: len(acked) >= WRITES_PER_PHASE, 30)
+            for _ in range(CYCLES):
+                failed_before = statuses[503]
+                await asyncio.to_thread(crashable_postgres.crash)
+                await until(lambda: statuses[503] >= failed_before + 20, 30)  # noqa: B023
+                before_restart = len(acked)
+                await asyncio.to_thread(_restart, crashable_postgres)
+                await until(lambda: len(acked) >= before_restart + WRITES_PER_PHASE, 60)  # noqa: B023 - healed
         finally:
             stop.set()
             await asyncio.gather(*writers)
