@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import asyncpg.exceptions as pg
+import asyncpg.exceptions as pg  # type: ignore[import-untyped]
 from sqlalchemy import DateTime, ForeignKey, Numeric, String, Text, func
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
