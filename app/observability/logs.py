@@ -183,6 +183,15 @@ class FileSink:
             self._drop_stream()
 
 
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stdout when it is the only sink for its format (console in development). A closed
+    or broken stdout (EPIPE) counts in log_write_errors_total{sink="stdout"} instead of
+    printing a traceback per record to stderr."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - stdlib name
+        LOG_WRITE_ERRORS.labels("stdout").inc()
+
+
 class LineHandler(logging.Handler):
     """Formats each record once and writes the line to stdout (when the formats match)
     and then to the file sink. stdout comes first and is independent of the file: a
@@ -224,7 +233,7 @@ def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
         file = FileSink(s.LOG_FILE, s.LOG_FILE_MAX_BYTES, s.LOG_FILE_BACKUP_COUNT)  # opens on first line
         handlers.append(LineHandler(_formatter(s, True), file, echo=sys.stdout if s.json_logs else None))
     if not handlers or not s.json_logs:
-        stdout = logging.StreamHandler(sys.stdout)
+        stdout = StdoutHandler(sys.stdout)
         stdout.setFormatter(_formatter(s, s.json_logs))
         handlers.append(stdout)
     root = logging.getLogger()

@@ -135,3 +135,21 @@ def test_file_sink_resumes_when_the_disk_has_room_again(tmp_path):
     sink.write("back\n")
     sink.close()
     assert (tmp_path / "blocked" / "app.log").read_text() == "back\n"
+
+
+def test_broken_stdout_is_counted_not_printed(tmp_path, capsys):
+    import io
+    import logging
+
+    from prometheus_client import REGISTRY
+
+    from app.observability.logs import StdoutHandler
+
+    closed = io.StringIO()
+    closed.close()  # writes raise ValueError, like a stdout whose reader went away
+    handler = StdoutHandler(closed)
+    before = REGISTRY.get_sample_value("log_write_errors_total", {"sink": "stdout"}) or 0.0
+    for _ in range(3):
+        handler.handle(logging.LogRecord("t", logging.INFO, __file__, 1, "line", None, None))
+    assert REGISTRY.get_sample_value("log_write_errors_total", {"sink": "stdout"}) == before + 3
+    assert capsys.readouterr().err == ""
