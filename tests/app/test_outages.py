@@ -124,6 +124,7 @@ def _wrapped(driver_error: Exception) -> sa_exc.DBAPIError:
         pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         pg.ConnectionFailureError("connection failure"),
         pg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+        pg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
         ConnectionRefusedError(111, "Connect call failed"),
         ConnectionResetError(104, "Connection reset by peer"),
         OSError(113, "No route to host"),
