@@ -1,10 +1,11 @@
 """Event-loop time that reporting one unhandled exception to Sentry costs.
 
-ObservabilityMiddleware calls errors.report_exception() on the event loop; everything it
+ObservabilityMiddleware reports unhandled exceptions on the event loop; whatever that call
 does before returning blocks every other request. The SDK's transport sends from its own
-thread, so what remains is event building: stack frames (with source context read through
-linecache), scope merge, scrubbing, serialization into the envelope queue. The DSN points
-at a local sink that answers 200 (no network cost is measured, none would be on the loop).
+thread; building the event (stack frames with source context read through linecache,
+scope merge, scrubbing, serialization into the envelope queue) happens in the caller.
+"inline" runs that build on the calling thread; "ErrorReporter" queues the exception for
+the reporter's thread (errors.py). The DSN points at a local sink that answers 200.
 
     python bench/sentry_capture.py     # median / p99 per reported error and loop lag, in us
 """
