@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
             settings=s,
             db=Database(engine, make_sessionmaker(engine)),
             redis=redis,
-            cache=Cache(redis, s),
+            cache=Cache(redis, s, recorder=obs.recorder),
             http=http,
             faults=Faults(FaultConfig.from_settings(s)),
         )
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         finally:
             log.info("application stopping")
             await http.aclose()
-            await redis.aclose()
+            await app.state.res.cache.aclose()  # closes redis; stops the invalidation retry
             await engine.dispose()
             obs.shutdown()
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+import structlog
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.breaker import Breaker
 from app.cache import Cache
 from app.config import Settings
+from app.db import is_outage
 from app.faults import Faults
 
+log = structlog.get_logger(__name__)
 DB_BACKOFF_SECONDS = 1.0
 
 
@@ -21,36 +27,50 @@ class DatabaseUnavailable(Exception):
 
 
 class Database:
-    """Engine + sessions + a small circuit breaker: once a request has seen Postgres
-    unreachable, requests fail in microseconds for DB_BACKOFF_SECONDS instead of each
-    waiting for a connect timeout; then one request at a time probes, and the first
-    success closes the breaker again (self-healing)."""
+    """Engine + sessions behind a circuit breaker (app/breaker.py): once a request has
+    seen Postgres unreachable, requests answer 503 in microseconds for DB_BACKOFF_SECONDS
+    instead of each waiting for a connect timeout; then one request probes.
 
-    def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker) -> None:
+    Every error that means "down, starting, recovering, out of connections" (db.is_outage)
+    becomes DatabaseUnavailable, wherever it surfaces: connect, query, commit, or the
+    rollback/close when the session ends. Anything else propagates unchanged. A pool
+    timeout (all connections busy for DB_POOL_TIMEOUT_SECONDS) is a 503 for that request
+    only: the server is up, and opening the breaker would turn a burst into a 1 s outage.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], backoff: float = DB_BACKOFF_SECONDS
+    ) -> None:
         self.engine = engine
         self.sessions = sessions
-        self._down_until = 0.0  # 0: closed (healthy)
-        self._probing = False
+        self.breaker = Breaker(backoff)
 
-    def check(self) -> bool:
-        """Raise DatabaseUnavailable while open; return True if this request is the probe."""
-        if not self._down_until:
-            return False
-        if self._probing or time.monotonic() < self._down_until:
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        probe = self.breaker.allow()
+        if probe is None:
             raise DatabaseUnavailable()
-        self._probing = True
-        return True
-
-    def mark_down(self) -> None:
-        self._down_until = time.monotonic() + DB_BACKOFF_SECONDS
-        self._probing = False
-
-    def mark_up(self) -> None:
-        self._down_until = 0.0
-        self._probing = False
-
-    def end_probe(self) -> None:
-        self._probing = False  # a probe that neither failed nor succeeded (cancelled)
+        try:
+            async with self.sessions() as s:
+                yield s
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            if not is_outage(exc):
+                if probe:
+                    self.breaker.success()  # the server answered, even if with an error
+                raise
+            if isinstance(exc, sa_exc.TimeoutError):  # pool saturated, server fine: shed
+                raise DatabaseUnavailable() from exc  # this request only, no breaker
+            if self.breaker.failure():
+                log.warning("database unavailable, answering 503", error=type(exc).__name__)
+            raise DatabaseUnavailable() from exc
+        else:
+            if probe:
+                self.breaker.success()
+        finally:
+            if probe:
+                self.breaker.abandon()  # no-op after success/failure; hands over if cancelled
 
 
 @dataclass

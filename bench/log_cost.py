@@ -56,9 +56,9 @@ def main() -> None:
             ctx.logs.clear()
         log.info("event", k=1)
 
-    from app.observability.logs import SAMPLER
+    from app.observability.logs import current_sampler
 
-    SAMPLER.sampler.buffer_per_request = settings_hold
+    current_sampler().buffer_per_request = settings_hold
     results["dropped + held for the keep decision"] = per_event_us(held)
     ctx.kept = True
     results["emitted (JSON to stdout + file)"] = per_event_us(lambda: log.info("event", k=1), N // 4)

@@ -22,9 +22,10 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from . import db, errors, metrics, tracing
 from .context import KeepPolicy, current_request
 from .log_sampling import LogSampler
-from .logs import SAMPLER, configure_logging
+from .logs import configure_logging, current_sampler
 from .middleware import ObservabilityMiddleware
 from .settings import ObservabilitySettings
+from .spans import KeepDecisionSpanProcessor
 
 # FastAPI >= 0.165 ships its own OpenTelemetry layer; this kit replaces it (one server
 # span from our middleware, no OTel metrics), so switch it off in the constructor.
@@ -49,16 +50,26 @@ __all__ = [
 
 @dataclass
 class Observability:
+    """Everything the kit set up for one app; the middleware gets its parts from here.
+
+    Process-global state exists only where a library imposes it: the Prometheus registry
+    (metric objects in metrics.py), structlog's configuration (logs.py), OpenTelemetry's
+    global tracer provider (set once, tracing.py) and Sentry's client (errors.py).
+    """
+
     settings: ObservabilitySettings
+    policy: KeepPolicy
+    sampler: LogSampler | None = None  # the one configure_logging() put in the chain
     tracer_provider: TracerProvider | None = None
-    sampler: LogSampler | None = None
-    policy: KeepPolicy | None = None
+    pipeline: KeepDecisionSpanProcessor | None = None  # keep/drop span export
+    recorder: metrics.MetricsRecorder | None = None
+    reporter: errors.ErrorReporter | None = None  # Sentry, off the event loop
 
     def instrument_engine(self, sync_engine: Any) -> None:
         if self.settings.OBSERVABILITY_ENABLED:
             db.instrument_engine(
                 sync_engine,
-                metrics_on=self.settings.metrics_on,
+                recorder=self.recorder,
                 tracer_provider=self.tracer_provider,
                 spans=self.settings.DB_SPANS,
             )
@@ -70,9 +81,11 @@ class Observability:
         tracing.instrument_httpx(client, self.tracer_provider)
 
     def shutdown(self) -> None:
+        """Flush spans and errors (each bounded by its timeout)."""
         if self.tracer_provider is not None:
-            tracing.shutdown_tracing()
-        errors.flush()
+            self.tracer_provider.shutdown()
+        if self.reporter is not None:
+            self.reporter.close()
 
 
 def setup_observability(
@@ -82,24 +95,29 @@ def setup_observability(
     span_exporter: SpanExporter | None = None,
     exclude_prefixes: tuple[str, ...] = ("/metrics", "/health"),
 ) -> Observability:
-    """Wire metrics, tracing, Sentry and the middleware into `app` (before it starts)."""
-    obs = Observability(settings=s, policy=KeepPolicy(s.TRACE_SAMPLE_RATE, s.TRACE_SLOW_THRESHOLD_MS))
-    obs.sampler = SAMPLER.sampler
-    errors.setup_sentry(s)
+    """Wire metrics, tracing, Sentry and the middleware into `app` (before it starts).
+    Call configure_logging(s) first: its sampler is the one the middleware uses."""
+    obs = Observability(
+        settings=s,
+        policy=KeepPolicy(s.TRACE_SAMPLE_RATE, s.TRACE_SLOW_THRESHOLD_MS),
+        sampler=current_sampler(),
+        reporter=errors.setup_sentry(s),
+    )
     if not s.OBSERVABILITY_ENABLED:
-        metrics.disable()
         return obs
-    recorder = metrics.enable(s.METRICS_MAX_LABEL_VALUES, s.APP_VERSION, s.APP_ENV) if s.metrics_on else None
-    if not s.metrics_on:
-        metrics.disable()
+    if s.metrics_on:
+        obs.recorder = metrics.enable(s.METRICS_MAX_LABEL_VALUES, s.APP_VERSION, s.APP_ENV)
     if s.tracing_on:
-        obs.tracer_provider = tracing.setup_tracing(s, exporter=span_exporter)
+        obs.tracer_provider, obs.pipeline = tracing.setup_tracing(s, exporter=span_exporter)
     app.add_middleware(
         ObservabilityMiddleware,
         policy=obs.policy,
         id_generator=obs.tracer_provider.id_generator if obs.tracer_provider else None,
-        recorder=recorder,
+        recorder=obs.recorder,
         access_log=s.access_log_on,
         exclude_prefixes=exclude_prefixes,
+        pipeline=obs.pipeline,
+        sampler=obs.sampler,
+        reporter=obs.reporter,
     )
     return obs

@@ -64,10 +64,9 @@ def unbind_request(token: Any) -> None:
 class KeepPolicy:
     """The one keep/drop decision, taken when a request ends."""
 
-    __slots__ = ("rate", "threshold", "slow_seconds")
+    __slots__ = ("threshold", "slow_seconds")
 
     def __init__(self, rate: float, slow_ms: float) -> None:
-        self.rate = rate
         self.threshold = threshold(rate)
         self.slow_seconds = slow_ms / 1000.0
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from . import metrics
 from .context import current_request
-from .spans import Deferred
+from .spans import Deferred, exception_attributes
 
 _OP = re.compile(r"^\s*(?:/\*.*?\*/\s*)?(\w+)", re.S)
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+\"?([A-Za-z_][\w.]*)", re.I)
@@ -54,7 +54,7 @@ class QueryObserver:
     would be joined into every new Connection's dispatch, which costs more per request than
     the listener itself (measured: README.md)."""
 
-    def __init__(self, engine: Engine, tracer: Any | None, metrics_on: bool) -> None:
+    def __init__(self, engine: Engine, tracer: Any | None, recorder: metrics.MetricsRecorder | None) -> None:
         url = engine.url
         system = "postgresql" if engine.dialect.name.startswith("postgres") else engine.dialect.name
         self.base = {
@@ -65,7 +65,7 @@ class QueryObserver:
             "server.port": url.port or 5432,
         }
         self.tracer = tracer
-        self.metrics_on = metrics_on
+        self.recorder = recorder  # None: metrics off
 
     def _span(self, operation: str, table: str, statement: str) -> Any:
         if not is_instrumentation_enabled():
@@ -84,7 +84,8 @@ class QueryObserver:
             )
             ctx.deferred.append(record)
             return record
-        return self.tracer.start_span(f"{operation} {table}", kind=SpanKind.CLIENT, attributes=attributes)
+        tracer: Any = self.tracer  # not None: do_execute only calls _span with a tracer
+        return tracer.start_span(f"{operation} {table}", kind=SpanKind.CLIENT, attributes=attributes)
 
     def _done(self, span: Any, operation: str, table: str, t0: float, exc: BaseException | None) -> None:
         if type(span) is Deferred:
@@ -93,12 +94,10 @@ class QueryObserver:
         elif span is not None:
             if exc is not None:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                span.record_exception(exc)
+                span.add_event("exception", exception_attributes(exc))  # redacted record_exception
             span.end()
-        if self.metrics_on:
-            rec = metrics.recorder()
-            if rec is not None:
-                rec.db(operation, table, time.perf_counter() - t0)
+        if self.recorder is not None:
+            self.recorder.db(operation, table, time.perf_counter() - t0)
 
     def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> Literal[True]:
         operation, table = _parsed.get(statement) or classify(statement)
@@ -134,27 +133,34 @@ class _Many(_NoParams):
         return self.cursor.executemany(statement, parameters)
 
 
-def instrument_engine(engine: Engine, *, metrics_on: bool, tracer_provider: Any | None, spans: str = "kit") -> None:
-    """Instrument one (sync) engine. Call once per engine."""
+def instrument_engine(
+    engine: Engine,
+    *,
+    recorder: metrics.MetricsRecorder | None,
+    tracer_provider: Any | None,
+    spans: str = "kit",
+) -> None:
+    """Instrument one (sync) engine. Call once per engine. recorder None: metrics off."""
+    metrics_on = recorder is not None
     kit_tracer = None
     if tracer_provider is not None and spans == "kit":
         kit_tracer = tracer_provider.get_tracer("app.observability.db")
     if metrics_on or kit_tracer is not None:
-        observer = QueryObserver(engine, kit_tracer, metrics_on)
+        observer = QueryObserver(engine, kit_tracer, recorder)
         for name in ("do_execute", "do_execute_no_params", "do_executemany"):
             event.listen(engine, name, getattr(observer, name))
     if metrics_on:
         pool = engine.pool
-        metrics.DB_CONN_ACTIVE.set_function(lambda: float(pool.checkedout()))
+        metrics.DB_CONN_ACTIVE.set_function(lambda: float(pool.checkedout()))  # type: ignore[attr-defined]
         capacity = getattr(pool, "size", lambda: 0)() + max(getattr(pool, "_max_overflow", 0), 0)
         metrics.DB_CONN_MAX.set(capacity)
     if tracer_provider is not None and spans == "otel":
-        from opentelemetry.instrumentation.sqlalchemy import __version__ as sa_version
         from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sa_version
         from opentelemetry.metrics import NoOpMeterProvider
 
         tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", sa_version)
         # Prometheus owns metrics: hand the instrumentation a no-op meter. No global
         # Engine.connect wrapper either (it adds a "connect" span per checkout).
         usage = NoOpMeterProvider().get_meter("sqlalchemy").create_up_down_counter("unused")
-        EngineTracer(tracer, engine, usage, False, {}, False)
+        EngineTracer(tracer, engine, usage, False, {}, False)  # type: ignore[no-untyped-call]

@@ -60,7 +60,7 @@ class LogSampler:
         self.buffer_per_request = buffer_per_request
         self.debug_enabled = debug_enabled
         self.dedup_exempt = dedup_exempt
-        self._seen: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str, str, str], float] = OrderedDict()
         self._lock = threading.Lock()
         self._window = 0
         self._count = 0
@@ -140,7 +140,7 @@ class LogSampler:
             return True  # already sampled in the structlog chain
         cached = getattr(record, "_obs_emit", None)
         if cached is not None:  # the second handler asks again: same answer
-            return cached
+            return bool(cached)
         emit, hold = self.decide(record.levelname.lower(), record.name, str(record.msg), record.args)
         record._obs_emit = emit
         if not emit:

@@ -1,6 +1,6 @@
 """structlog configuration: one processor chain for app events and stdlib records.
 
-    app code ---structlog---> CHAIN (sampler drops early) ---> stdlib handlers ---+
+    app code ---structlog---> build_chain (sampler drops early) ---> stdlib handlers ---+
     uvicorn, SQLAlchemy --stdlib--> SamplingFilter --> FOREIGN_CHAIN --------------+--> formatter_chain
                                                                           (service, exc, JSON/console)
 
@@ -11,17 +11,26 @@ JSON is rendered with orjson.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import logging.handlers
 import os
 import sys
+import threading
+import time
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 
 from . import processors as p
 from .log_sampling import ACCESS_LOGGER, LogSampler, SamplingFilter
 from .settings import ObservabilitySettings
+
+# Registered in prometheus_client's process-wide registry (module level because that
+# registry is): a failing log sink must be visible somewhere that is not the log.
+LOG_WRITE_ERRORS = Counter("log_write_errors_total", "Log lines a sink could not write (dropped)", ["sink"])
+
+_OWNED = "app.observability"  # handler name: ours to close when configuring again
 
 # stdlib loggers whose own handlers we remove so they flow through ours
 _ADOPTED = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic", "httpx")
@@ -41,38 +50,35 @@ def build_sampler(s: ObservabilitySettings) -> LogSampler | None:
     )
 
 
-class _SamplerSlot:
-    """Chain entry for the sampler. Loggers cache their chain on first use, so the chain
-    holds this slot and configure_logging() swaps the sampler inside it."""
+def build_chain(sampler: LogSampler | None) -> list[Any]:
+    """Runs for every structlog event; the sampler is the third step, so a dropped event
+    costs two dict writes and one decision."""
+    return [
+        structlog.stdlib.add_log_level,  # "level": lowercase name
+        structlog.stdlib.add_logger_name,  # "logger"
+        *([sampler] if sampler is not None else []),  # DropEvent here (or held back for the request)
+        p.add_timestamp,  # ISO 8601 UTC "Z", original time for held-back events
+        p.add_request_id,  # from the request context
+        p.add_trace_context,  # trace_id / span_id, also for unsampled traces
+        structlog.contextvars.merge_contextvars,  # anything bound with bind_contextvars
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,  # hand over to the handlers
+    ]
 
-    sampler: LogSampler | None = None
 
-    def __call__(self, logger: Any, method_name: str, event_dict: dict) -> dict:
-        sampler = self.sampler
-        return event_dict if sampler is None else sampler(logger, method_name, event_dict)
+def current_sampler() -> LogSampler | None:
+    """The sampler in the configured chain (the middleware decides access lines with it)."""
+    if not structlog.is_configured():
+        return None
+    return next((x for x in structlog.get_config()["processors"] if isinstance(x, LogSampler)), None)
 
-
-SAMPLER = _SamplerSlot()
-
-# Runs for every structlog event; the sampler is the third step, so a dropped event
-# costs two dict writes and one decision.
-CHAIN = [
-    structlog.stdlib.add_log_level,  # "level": lowercase name
-    structlog.stdlib.add_logger_name,  # "logger"
-    SAMPLER,  # DropEvent here (or held back for the request's keep decision)
-    p.add_timestamp,  # ISO 8601 UTC "Z", original time for held-back events
-    p.add_request_id,  # from the request context
-    p.add_trace_context,  # trace_id / span_id, also for unsampled traces
-    structlog.contextvars.merge_contextvars,  # anything bound with bind_contextvars
-    structlog.stdlib.PositionalArgumentsFormatter(),
-    structlog.processors.StackInfoRenderer(),
-    structlog.stdlib.ProcessorFormatter.wrap_for_formatter,  # hand over to the handlers
-]
 
 # Runs for stdlib records (uvicorn, SQLAlchemy, ...) after SamplingFilter let them through.
-FOREIGN_CHAIN = [
+FOREIGN_CHAIN: list[Any] = [
     structlog.stdlib.add_log_level,
     p.add_foreign_logger_name,
+    p.redact_foreign_event,  # URLs with ?token=..., e-mails in library messages
     p.add_timestamp,
     p.add_request_id,
     p.add_trace_context,
@@ -80,7 +86,7 @@ FOREIGN_CHAIN = [
 ]
 
 
-def formatter_chain(s: ObservabilitySettings, json: bool) -> list:
+def formatter_chain(s: ObservabilitySettings, json: bool) -> list[Any]:
     """Last steps, shared by both paths: service fields, exceptions, rendering."""
     head = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -88,22 +94,112 @@ def formatter_chain(s: ObservabilitySettings, json: bool) -> list:
         p.drop_private_keys,
     ]
     if json:
-        return [*head, structlog.processors.format_exc_info, p.render_json]
-    return [*head, structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
+        return [*head, p.format_exc_info, p.render_json]
+    return [*head, p.format_exc_info, structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
 
 
 def _formatter(s: ObservabilitySettings, json: bool) -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=FOREIGN_CHAIN, processors=formatter_chain(s, json))
 
 
-class LineHandler(logging.Handler):
-    """Formats each record once and writes the line to a size-rotated file and, when the
-    formats match, to stdout too (a StreamHandler + RotatingFileHandler pair formats it
-    three times: RotatingFileHandler.shouldRollover formats once more to measure it)."""
+class FileSink:
+    """The size-rotated JSON-lines file, written so that a failing disk degrades logging
+    instead of stopping it.
 
-    def __init__(
-        self, formatter: logging.Formatter, file: logging.handlers.RotatingFileHandler, echo: Any | None
-    ) -> None:
+    Disk full, an unwritable path, a vanished directory: the line is dropped, counted in
+    log_write_errors_total{sink="file"}, and one warning line goes to stderr at most every
+    WARN_INTERVAL seconds (a traceback per record would flood stderr exactly when it is
+    needed). The file is reopened at most every RETRY_SECONDS, so logging resumes by
+    itself once the disk has room again, without an open() attempt per line meanwhile.
+    """
+
+    WARN_INTERVAL = 60.0
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, path: str, max_bytes: int, backup_count: int, clock: Any = time.monotonic) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backup_count = backup_count
+        self.clock = clock
+        self.stream: Any = None
+        self.failures = 0
+        self._retry_at = 0.0
+        self._warned_at: float | None = None
+        self._lock = threading.Lock()
+
+    def write(self, line: str) -> None:
+        with self._lock:
+            if self.stream is None and self.clock() < self._retry_at:
+                self._failed(None)
+                return
+            try:
+                if self.stream is None:
+                    os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                    self.stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+                position = self.stream.tell()
+                if self.max_bytes and position and position + len(line) >= self.max_bytes:
+                    self._rollover()
+                self.stream.write(line)
+                self.stream.flush()
+            except (OSError, ValueError) as exc:  # ValueError: write to a closed file
+                self._drop_stream()
+                self._retry_at = self.clock() + self.RETRY_SECONDS
+                self._failed(exc)
+
+    def _rollover(self) -> None:
+        self._drop_stream()
+        for index in range(self.backup_count - 1, 0, -1):
+            older = f"{self.path}.{index}"
+            if os.path.exists(older):
+                os.replace(older, f"{self.path}.{index + 1}")
+        if self.backup_count > 0:
+            os.replace(self.path, f"{self.path}.1")
+        else:
+            os.truncate(self.path, 0)
+        self.stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def _drop_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()  # flushing the unwritten rest fails again: nothing to keep
+
+    def _failed(self, exc: BaseException | None) -> None:
+        self.failures += 1
+        LOG_WRITE_ERRORS.labels("file").inc()
+        now = self.clock()
+        if self._warned_at is None or now - self._warned_at >= self.WARN_INTERVAL:
+            self._warned_at = now
+            reason = f"{type(exc).__name__}: {exc}" if exc is not None else "still failing"
+            with contextlib.suppress(Exception):  # stderr itself may be gone
+                sys.stderr.write(
+                    f"log file {self.path!r} not writable ({reason}); lines go to stdout only, "
+                    f"counted in log_write_errors_total; next warning in {self.WARN_INTERVAL:.0f}s at the earliest\n"
+                )
+                sys.stderr.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_stream()
+
+
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stdout when it is the only sink for its format (console in development). A closed
+    or broken stdout (EPIPE) counts in log_write_errors_total{sink="stdout"} instead of
+    printing a traceback per record to stderr."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - stdlib name
+        LOG_WRITE_ERRORS.labels("stdout").inc()
+
+
+class LineHandler(logging.Handler):
+    """Formats each record once and writes the line to stdout (when the formats match)
+    and then to the file sink. stdout comes first and is independent of the file: a
+    full disk never silences it. (A StreamHandler + RotatingFileHandler pair formats a
+    line three times, and a RotatingFileHandler that cannot write prints a traceback per
+    record to stderr.)"""
+
+    def __init__(self, formatter: logging.Formatter, file: FileSink, echo: Any | None) -> None:
         super().__init__()
         self.setFormatter(formatter)
         self.file = file
@@ -112,18 +208,16 @@ class LineHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record) + "\n"
-            file = self.file
-            if file.stream is None:
-                file.stream = file._open()
-            if file.maxBytes and file.stream.tell() + len(line) >= file.maxBytes:
-                file.doRollover()
-            file.stream.write(line)
-            file.stream.flush()
-            if self.echo is not None:
-                self.echo.write(line)
-                self.echo.flush()
         except Exception:  # noqa: BLE001 - logging must never raise into the app
             self.handleError(record)
+            return
+        if self.echo is not None:
+            try:
+                self.echo.write(line)
+                self.echo.flush()
+            except (OSError, ValueError):
+                LOG_WRITE_ERRORS.labels("stdout").inc()  # nowhere left to say it but the metric
+        self.file.write(line)
 
     def close(self) -> None:
         self.file.close()
@@ -133,26 +227,22 @@ class LineHandler(logging.Handler):
 def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
     """Configure structlog + stdlib logging once per process. Returns the sampler."""
     sampler = build_sampler(s)
-    SAMPLER.sampler = sampler
 
     handlers: list[logging.Handler] = []
     if s.LOG_FILE:  # always JSON lines: this file is for the log shipper
-        os.makedirs(os.path.dirname(s.LOG_FILE) or ".", exist_ok=True)
-        file = logging.handlers.RotatingFileHandler(
-            s.LOG_FILE, maxBytes=s.LOG_FILE_MAX_BYTES, backupCount=s.LOG_FILE_BACKUP_COUNT
-        )
+        file = FileSink(s.LOG_FILE, s.LOG_FILE_MAX_BYTES, s.LOG_FILE_BACKUP_COUNT)  # opens on first line
         handlers.append(LineHandler(_formatter(s, True), file, echo=sys.stdout if s.json_logs else None))
     if not handlers or not s.json_logs:
-        stdout = logging.StreamHandler(sys.stdout)
+        stdout = StdoutHandler(sys.stdout)
         stdout.setFormatter(_formatter(s, s.json_logs))
         handlers.append(stdout)
     root = logging.getLogger()
     for old in list(root.handlers):  # this kit owns the root logger's output
         root.removeHandler(old)
-        if getattr(old, "_obs_owned", False):
+        if old.get_name() == _OWNED:
             old.close()
     for handler in handlers:
-        handler._obs_owned = True
+        handler.set_name(_OWNED)
         if sampler is not None:
             handler.addFilter(SamplingFilter(sampler))
         root.addHandler(handler)
@@ -169,8 +259,16 @@ def configure_logging(s: ObservabilitySettings) -> LogSampler | None:
         logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger(ACCESS_LOGGER).disabled = False
 
+    # structlog's configuration is process-global (the library's design), and a logger
+    # keeps a reference to the processor list on first use: a second configure_logging()
+    # (tests build several apps) replaces the contents of that same list.
+    chain = build_chain(sampler)
+    if structlog.is_configured():
+        processors = structlog.get_config()["processors"]
+        processors[:] = chain
+        chain = processors
     structlog.configure(
-        processors=CHAIN,
+        processors=chain,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(s.LOG_LEVEL)),
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,

@@ -9,7 +9,7 @@ One process per container: exemplars are not available in multiprocess mode.
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import choose_encoder
 
 from .limiter import LabelLimiter, method_label, status_group
@@ -47,9 +47,9 @@ class MetricsRecorder:
 
     def __init__(self, max_label_values: int) -> None:
         self.limit = LabelLimiter(max_label_values)
-        self._http: dict[tuple[str, str, int], tuple] = {}
-        self._db: dict[tuple[str, str], tuple] = {}
-        self._cache: dict[tuple[str, str], object] = {}
+        self._http: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._db: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        self._cache: dict[tuple[str, str], Counter] = {}
 
     def http(self, method: str, endpoint: str, status: int, seconds: float, trace_id: str | None) -> None:
         key = (method, endpoint, status)
@@ -83,6 +83,15 @@ class MetricsRecorder:
         children[0].inc()
         children[1].observe(seconds)
 
+    def cache_hit(self, cache_type: str) -> None:
+        self.cache(CACHE_HITS, cache_type)
+
+    def cache_miss(self, cache_type: str) -> None:
+        self.cache(CACHE_MISSES, cache_type)
+
+    def cache_error(self, cache_type: str) -> None:
+        self.cache(CACHE_ERRORS, cache_type)
+
     def cache(self, counter: Counter, cache_type: str) -> None:
         key = (counter._name, cache_type)
         child = self._cache.get(key)
@@ -93,42 +102,14 @@ class MetricsRecorder:
         child.inc()
 
 
-_recorder: MetricsRecorder | None = None
-
-
 def enable(max_label_values: int, version: str, environment: str) -> MetricsRecorder:
-    global _recorder
-    _recorder = MetricsRecorder(max_label_values)
+    """A recorder for one app (Observability.recorder holds it; pass it where metrics are
+    recorded). The metric objects above live in prometheus_client's process-wide registry."""
     APP_INFO.info({"version": version, "environment": environment})
-    return _recorder
+    return MetricsRecorder(max_label_values)
 
 
-def disable() -> None:
-    global _recorder
-    _recorder = None
-
-
-def recorder() -> MetricsRecorder | None:
-    return _recorder
-
-
-# Helpers for application code: no-ops while metrics are disabled.
-def cache_hit(cache_type: str) -> None:
-    if _recorder is not None:
-        _recorder.cache(CACHE_HITS, cache_type)
-
-
-def cache_miss(cache_type: str) -> None:
-    if _recorder is not None:
-        _recorder.cache(CACHE_MISSES, cache_type)
-
-
-def cache_error(cache_type: str) -> None:
-    if _recorder is not None:
-        _recorder.cache(CACHE_ERRORS, cache_type)
-
-
-def render(accept_header: str | None, registry=REGISTRY) -> tuple[bytes, str]:
+def render(accept_header: str | None, registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
     """Exposition body and content type for an Accept header (OpenMetrics if asked)."""
     encoder, content_type = choose_encoder(accept_header or "")
     return encoder(registry), content_type

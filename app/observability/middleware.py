@@ -20,14 +20,13 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
-from . import errors, tracing
 from .context import KeepPolicy, RequestContext, bind_request, trace_hash, unbind_request
+from .errors import ErrorReporter
 from .limiter import UNMATCHED, method_label
-from .log_sampling import ACCESS_LOGGER, PRESAMPLED, flush_held
-from .logs import SAMPLER
+from .log_sampling import ACCESS_LOGGER, PRESAMPLED, LogSampler, flush_held
 from .metrics import HTTP_IN_PROGRESS, MetricsRecorder
 from .routes import RouteResolver
-from .spans import KEPT_ATTRIBUTE, Deferred
+from .spans import KEPT_ATTRIBUTE, Deferred, KeepDecisionSpanProcessor
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _PROPAGATION_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate", b"baggage": "baggage"}
@@ -45,8 +44,15 @@ class ObservabilityMiddleware:
         recorder: MetricsRecorder | None,
         access_log: bool,
         exclude_prefixes: tuple[str, ...] = ("/metrics", "/health"),
+        # the kit's collaborators, all owned by the Observability object (None: off)
+        pipeline: KeepDecisionSpanProcessor | None = None,
+        sampler: LogSampler | None = None,
+        reporter: ErrorReporter | None = None,
     ) -> None:
         self.app = app
+        self.pipeline = pipeline
+        self.sampler = sampler
+        self.reporter = reporter
         self.policy = policy
         self.ids = id_generator  # None: tracing off
         self.recorder = recorder
@@ -59,7 +65,7 @@ class ObservabilityMiddleware:
             HTTP_IN_PROGRESS.set_function(lambda: float(self.in_progress))
         self._suppressed = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True)
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -73,7 +79,7 @@ class ObservabilityMiddleware:
             return
         await self._observe(scope, receive, send, path)
 
-    async def _observe(self, scope: dict, receive: Any, send: Any, path: str) -> None:
+    async def _observe(self, scope: dict[str, Any], receive: Any, send: Any, path: str) -> None:
         start = time.perf_counter()
         request_id = None
         carrier: dict[str, str] | None = None
@@ -117,7 +123,7 @@ class ObservabilityMiddleware:
         started = False
         rid_header = (b"x-request-id", request_id.encode("latin-1"))
 
-        async def send_wrapper(message: dict) -> None:
+        async def send_wrapper(message: dict[str, Any]) -> None:
             nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -132,7 +138,8 @@ class ObservabilityMiddleware:
         except Exception as exc:
             error = exc
             status = 500
-            errors.report_exception(exc, scope)
+            if self.reporter is not None:
+                self.reporter.report(exc, scope)
             if started:
                 raise
             await send_wrapper(
@@ -155,7 +162,7 @@ class ObservabilityMiddleware:
 
     def _finish(
         self,
-        scope: dict,
+        scope: dict[str, Any],
         ctx: RequestContext,
         span: Any,
         method: str,
@@ -185,7 +192,7 @@ class ObservabilityMiddleware:
             flush_held(held)  # the request's own lines, before its access line
         if self.access_log:
             level = "error" if status >= 500 else "warning" if duration > self.policy.slow_seconds else "info"
-            sampler = SAMPLER.sampler
+            sampler = self.sampler
             if sampler is not None and not sampler.pre_sample(level, ACCESS_LOGGER):
                 return self._end_span(ctx, span)  # dropped before building anything
             fields: dict[str, Any] = {
@@ -202,10 +209,8 @@ class ObservabilityMiddleware:
             getattr(self.log, level)("request", **fields)
         self._end_span(ctx, span)
 
-    @staticmethod
-    def _end_span(ctx: RequestContext, span: Deferred | None) -> None:
+    def _end_span(self, ctx: RequestContext, span: Deferred | None) -> None:
         if span is not None:
             span.end = time.time_ns()
-            pipeline = tracing.pipeline()
-            if pipeline is not None:
-                pipeline.complete(ctx, span)
+            if self.pipeline is not None:
+                self.pipeline.complete(ctx, span)

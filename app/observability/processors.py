@@ -7,15 +7,19 @@ Each does one thing and is cheap: they run only for events the sampler lets thro
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import structlog
 from opentelemetry import trace
+from structlog.typing import EventDict
 
 from .context import current_request
+from .redaction import redact_text
 
-EventDict = dict[str, Any]
+Processor = Callable[[Any, str, EventDict], EventDict]
 
 
 def add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
@@ -42,7 +46,7 @@ def add_trace_context(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
-def make_add_service(service: str, environment: str):
+def make_add_service(service: str, environment: str) -> Processor:
     def add_service(_: Any, __: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
         event_dict.setdefault("environment", environment)
@@ -82,3 +86,22 @@ def _default(obj: Any) -> Any:
 def render_json(_: Any, __: str, event_dict: EventDict) -> str:
     """orjson renderer; ProcessorFormatter needs a str."""
     return orjson.dumps(event_dict, default=_default).decode()
+
+
+def format_exc_info(logger: Any, name: str, event_dict: EventDict) -> EventDict:
+    """structlog's plain traceback, with input values cut out of database error text
+    (redaction.py). Plain on the console too: rich tracebacks print frame locals."""
+    event_dict = structlog.processors.format_exc_info(logger, name, event_dict)
+    text = event_dict.get("exception")
+    if isinstance(text, str):
+        event_dict["exception"] = redact_text(text)
+    return event_dict
+
+
+def redact_foreign_event(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    """Library log lines (httpx logs full request URLs, drivers log values): redact_text.
+    Only for stdlib records; the app's own events are built from chosen fields."""
+    event = event_dict.get("event")
+    if isinstance(event, str):
+        event_dict["event"] = redact_text(event)
+    return event_dict

@@ -16,7 +16,7 @@ from .limiter import UNMATCHED
 try:  # FastAPI >= 0.137
     from fastapi.routing import iter_route_contexts
 except ImportError:  # pragma: no cover - older FastAPI copied routes with their prefix
-    iter_route_contexts = None
+    iter_route_contexts = None  # type: ignore[assignment]
 
 
 class RouteResolver:
@@ -49,7 +49,7 @@ class RouteResolver:
             self._map = self._build()
             candidates = self._map.get(id(route))
             if candidates is None:
-                return getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED)
+                return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
         if len(candidates) == 1:
             return candidates[0][1]
         path = scope.get("path", "")

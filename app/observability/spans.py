@@ -24,6 +24,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from .context import RequestContext, current_request
+from .redaction import redact_text
 
 KEPT_ATTRIBUTE = "sampling.kept_by_app"
 SCOPE = InstrumentationScope("app.observability", "1.0.0")
@@ -36,7 +37,12 @@ class Deferred:
     __slots__ = ("name", "kind", "parent", "start", "end", "attributes", "error", "span_id")
 
     def __init__(
-        self, name: str, kind: SpanKind, parent: SpanContext | None, attributes: dict, span_id: int | None = None
+        self,
+        name: str,
+        kind: SpanKind,
+        parent: SpanContext | None,
+        attributes: dict[str, Any],
+        span_id: int | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -48,21 +54,22 @@ class Deferred:
         self.span_id = span_id
 
 
+def exception_attributes(exc: BaseException) -> dict[str, str]:
+    """OTel exception attributes; input values cut out of the text (redaction.py)."""
+    return {
+        "exception.type": type(exc).__qualname__,
+        "exception.message": redact_text(str(exc)),
+        "exception.stacktrace": redact_text("".join(traceback.format_exception(exc))),
+    }
+
+
 def exception_event(exc: BaseException, timestamp: int) -> Event:
-    return Event(
-        "exception",
-        {
-            "exception.type": type(exc).__qualname__,
-            "exception.message": str(exc),
-            "exception.stacktrace": "".join(traceback.format_exception(exc)),
-        },
-        timestamp=timestamp,
-    )
+    return Event("exception", exception_attributes(exc), timestamp=timestamp)
 
 
 def materialize(d: Deferred, trace_id: int, resource: Any, new_span_id: Any) -> ReadableSpan:
     end = d.end or time_ns()
-    events: tuple = ()
+    events: tuple[Event, ...] = ()
     status = Status(StatusCode.UNSET)
     if d.error is not None:
         events = (exception_event(d.error, end),)

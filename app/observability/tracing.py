@@ -20,38 +20,12 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from .settings import ObservabilitySettings
 from .spans import KeepDecisionSpanProcessor
-
-
-class _ProcessorSlot(SpanProcessor):
-    """The provider is process-global (OTel allows setting it once); the export pipeline
-    behind it is swappable, so an app factory can run more than once (tests)."""
-
-    delegate: SpanProcessor | None = None
-
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        return None
-
-    def on_end(self, span: ReadableSpan) -> None:
-        delegate = self.delegate
-        if delegate is not None:
-            delegate.on_end(span)
-
-    def shutdown(self) -> None:
-        if self.delegate is not None:
-            self.delegate.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.delegate.force_flush(timeout_millis) if self.delegate is not None else True
-
-
-_SLOT = _ProcessorSlot()
-_provider: TracerProvider | None = None
 
 
 def otlp_exporter(s: ObservabilitySettings) -> SpanExporter:
@@ -65,21 +39,19 @@ def otlp_exporter(s: ObservabilitySettings) -> SpanExporter:
     )
 
 
-def setup_tracing(s: ObservabilitySettings, exporter: SpanExporter | None = None) -> TracerProvider:
-    """Create (once) the global provider and (each call) a fresh export pipeline."""
-    global _provider
-    if _provider is None:
-        resource = Resource.create(
-            {
-                "service.name": s.APP_NAME,
-                "service.version": s.APP_VERSION,
-                "deployment.environment": s.APP_ENV,
-                "deployment.environment.name": s.APP_ENV,
-            }
-        )
-        _provider = TracerProvider(resource=resource, sampler=ALWAYS_ON)
-        _provider.add_span_processor(_SLOT)
-        trace.set_tracer_provider(_provider)
+def setup_tracing(
+    s: ObservabilitySettings, exporter: SpanExporter | None = None
+) -> tuple[TracerProvider, KeepDecisionSpanProcessor]:
+    """A tracer provider and its export pipeline, owned by the caller (Observability)."""
+    resource = Resource.create(
+        {
+            "service.name": s.APP_NAME,
+            "service.version": s.APP_VERSION,
+            "deployment.environment": s.APP_ENV,
+            "deployment.environment.name": s.APP_ENV,
+        }
+    )
+    provider = TracerProvider(resource=resource, sampler=ALWAYS_ON)
     batch = BatchSpanProcessor(
         exporter or otlp_exporter(s),
         max_queue_size=s.TRACE_QUEUE_SIZE,
@@ -87,29 +59,22 @@ def setup_tracing(s: ObservabilitySettings, exporter: SpanExporter | None = None
         max_export_batch_size=min(512, s.TRACE_QUEUE_SIZE),
         export_timeout_millis=s.TRACE_EXPORT_TIMEOUT_SECONDS * 1000,
     )
-    previous = _SLOT.delegate
-    _SLOT.delegate = KeepDecisionSpanProcessor(
+    pipeline = KeepDecisionSpanProcessor(
         batch,
         export_all=s.TRACE_SAMPLING_MODE == "collector",
         max_spans_per_request=s.TRACE_MAX_SPANS_PER_REQUEST,
-        resource=_provider.resource,
-        new_span_id=_provider.id_generator.generate_span_id,
+        resource=provider.resource,
+        new_span_id=provider.id_generator.generate_span_id,
     )
-    if previous is not None:
-        previous.shutdown()
-    return _provider
-
-
-def shutdown_tracing() -> None:
-    """Flush and stop the export pipeline (bounded by the export timeout)."""
-    delegate, _SLOT.delegate = _SLOT.delegate, None
-    if delegate is not None:
-        delegate.shutdown()
-
-
-def pipeline() -> KeepDecisionSpanProcessor | None:
-    """The current export pipeline (the middleware completes requests through it)."""
-    return _SLOT.delegate  # type: ignore[return-value]
+    provider.add_span_processor(pipeline)
+    # OpenTelemetry's global provider can be set once per process (module-level state the
+    # API forces): the first setup registers its provider for code that calls
+    # trace.get_tracer(). The kit itself never uses the global: every instrumentation gets
+    # this provider explicitly, so a process that builds several apps (tests) keeps each
+    # app's spans in that app's pipeline.
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(provider)
+    return provider, pipeline
 
 
 def instrument_redis(client: Any, provider: TracerProvider | None) -> None:

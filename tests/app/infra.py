@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -92,6 +93,19 @@ class DedicatedRedis(_Dedicated):
         self.proc.wait()
         self.proc = None
         return True
+
+    def pause(self) -> None:
+        """SIGSTOP: hung, not dead. Connections stay open, data stays, nothing answers."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+        elif self.container:
+            subprocess.run(["docker", "pause", self.container], check=True, capture_output=True)
+
+    def resume(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+        elif self.container:
+            subprocess.run(["docker", "unpause", self.container], check=True, capture_output=True)
 
 
 class DedicatedPostgres(_Dedicated):
@@ -189,6 +203,15 @@ class DedicatedPostgres(_Dedicated):
             capture_output=True,
         )
         return True
+
+    def crash(self) -> None:
+        """SIGKILL the postmaster (a crash, not a shutdown): the next start runs crash recovery."""
+        if self.dir is not None:
+            pid = int(Path(f"{self.dir}/data/postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGKILL)
+        elif self.container:
+            subprocess.run(["docker", "kill", "-s", "KILL", self.container], capture_output=True)
+        poll_until(f"port {self.port} to close", lambda: not port_open(self.port), 10)
 
     def _remove_native(self) -> None:
         if self.dir:

@@ -115,19 +115,19 @@ async def test_postgres_down_gives_fast_503_and_recovers(app_factory, dedicated_
         assert (await r.client.get("/health/ready")).status_code == 200
 
 
-def test_database_breaker_lets_one_probe_through():
-    from app.resources import Database, DatabaseUnavailable
+def test_breaker_lets_one_probe_through():
+    from app.breaker import Breaker
 
-    db = Database(engine=None, sessions=None)
-    assert db.check() is False  # closed: no probe, no cost
-    db.mark_down()
-    with pytest.raises(DatabaseUnavailable):
-        db.check()
-    db._down_until = time.monotonic() - 0.001  # back-off over
-    assert db.check() is True  # this request probes
-    with pytest.raises(DatabaseUnavailable):
-        db.check()  # everyone else still fails fast meanwhile
-    db.end_probe()
-    assert db.check() is True  # a cancelled probe hands over to the next request
-    db.mark_up()
-    assert db.check() is False
+    now = [100.0]
+    breaker = Breaker(1.0, clock=lambda: now[0])
+    assert breaker.allow() is False  # closed: go ahead, no probe
+    assert breaker.failure() is True  # it was closed: the caller logs once
+    assert breaker.allow() is None  # open: skip
+    assert breaker.failure() is False  # already open: no second log line
+    now[0] += 1.0  # back-off over
+    assert breaker.allow() is True  # this caller probes
+    assert breaker.allow() is None  # everyone else still skips meanwhile
+    breaker.abandon()
+    assert breaker.allow() is True  # a cancelled probe hands over to the next caller
+    breaker.success()
+    assert breaker.allow() is False and breaker.closed

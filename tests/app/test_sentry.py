@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pytest
 import sentry_sdk
+from fastapi import Request
+from sqlalchemy import text
 from stub_server import Recorder
 
+from app.api.deps import SessionDep
 from app.observability import errors
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -47,7 +51,7 @@ def sentry_sink():
     recorder = Recorder().start()
     yield recorder
     sentry_sdk.get_client().close()
-    errors._enabled = False
+    sentry_sdk.get_global_scope().set_client(None)
     recorder.stop()
 
 
@@ -66,7 +70,7 @@ async def test_exception_reaches_sentry_once_scrubbed_with_trace_id(app_factory,
             },
         )
         assert resp.status_code == 500
-        sentry_sdk.flush(timeout=5)
+        r.obs.reporter.flush(5)
         events = _events(sentry_sink)
         assert len(events) == 1, f"expected exactly one event, got {len(events)}"
         event = events[0]
@@ -98,3 +102,99 @@ async def test_traceparent_survives_with_sentry_enabled(app_factory, sentry_sink
             assert sent["traceparent"].split("-")[1] == TRACE_ID
     finally:
         target.stop()
+
+
+EMAIL = "alice.pii@example.com"
+
+
+def _pii_routes(app):
+    @app.get("/pii/duplicate")
+    async def duplicate(s: SessionDep):
+        await s.execute(text("INSERT INTO users (email, full_name) VALUES (:e, 'A')"), {"e": EMAIL})
+        await s.execute(text("INSERT INTO users (email, full_name) VALUES (:e, 'A')"), {"e": EMAIL})
+
+    @app.get("/pii/cast")
+    async def cast(s: SessionDep):
+        await s.execute(text("SELECT CAST(:e AS integer)"), {"e": EMAIL})
+
+    @app.get("/pii/locals")
+    async def with_locals(request: Request):
+        password = "hun" + "ter2"  # noqa: F841 - runtime secrets in local variables
+        api_key = "key-" + "4242"  # noqa: F841
+        session_token = "sess-" + "9999"  # noqa: F841
+        user_email = EMAIL  # noqa: F841
+        harmless = "visible-" + "value"  # noqa: F841
+        raise ValueError("locals test")
+
+
+SECRET_HEADERS = {
+    "Authorization": "Bearer abc.def",
+    "Cookie": "session=xyz; csrftoken=c5rf",
+    "X-CSRF-Token": "csrf-777",
+    "X-Session-Token": "sess-888",
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Api-Key": "key-123",
+    "X-Admin-Token": "adm-456",
+}
+
+
+async def test_sql_values_and_secrets_never_reach_logs_spans_or_sentry(app_factory, sentry_sink):
+    dsn = f"http://publickey@127.0.0.1:{sentry_sink.server.server_address[1]}/42"
+    async with app_factory(SENTRY_DSN=dsn, extend=_pii_routes) as r:
+        for path in ("/pii/duplicate", "/pii/cast"):
+            resp = await r.client.get(
+                path,
+                params={"email": EMAIL, "sig": "s1g-v4lue", "access_token": "t0k", "page": "2"},
+                headers={**SECRET_HEADERS, "User-Agent": "pii-test"},
+            )
+            assert resp.status_code == 500
+        r.obs.reporter.flush(5)
+        events = _events(sentry_sink)
+        assert len(events) == 2
+        log_text = Path(r.settings.LOG_FILE).read_text()
+        spans_text = json.dumps([s.to_json() for s in r.spans()])
+
+    assert "duplicate key value" in log_text and "invalid input for query argument" in log_text, "errors logged"
+    assert "exception" in spans_text and "duplicate key value" in spans_text, "errors recorded on spans"
+    secrets = [EMAIL, "s1g-v4lue", "t0k", *(v for v in SECRET_HEADERS.values())]
+    for where, text_ in (("log file", log_text), ("spans", spans_text), ("sentry", json.dumps(events))):
+        leaked = [s for s in secrets if s in text_]
+        assert not leaked, f"{where} leaks {leaked}"
+    for event in events:
+        headers = {k.lower(): v for k, v in event["request"]["headers"].items()}
+        for name in SECRET_HEADERS:
+            assert headers[name.lower()] == "[Filtered]", name
+        assert headers["user-agent"] == "pii-test"  # harmless names stay readable
+        assert "page=2" in event["request"]["query_string"]
+        assert "duplicate key value" in json.dumps(event) or "invalid input" in json.dumps(event)
+
+
+async def test_local_variables_are_scrubbed_by_name_when_switched_on(app_factory, sentry_sink):
+    dsn = f"http://publickey@127.0.0.1:{sentry_sink.server.server_address[1]}/42"
+    async with app_factory(SENTRY_DSN=dsn, extend=_pii_routes) as r:
+        spare = errors.setup_sentry(r.settings, include_local_variables=True)  # same global client
+        assert (await r.client.get("/pii/locals")).status_code == 500
+        r.obs.reporter.flush(5)
+        spare.close()
+    (event,) = _events(sentry_sink)
+    frame = event["exception"]["values"][-1]["stacktrace"]["frames"][-1]
+    assert frame["vars"]["harmless"] == "'visible-value'", "locals were sent"
+    for name in ("password", "api_key", "session_token", "user_email"):
+        assert frame["vars"][name] == "[Filtered]", name
+    assert EMAIL not in json.dumps(event)
+
+
+def test_bodies_and_query_strings_are_scrubbed_by_name():
+    event = {
+        "request": {
+            "query_string": "email=a%40b.c&sig=xyz&q=shoes",
+            "url": "http://h/p?password=pw&q=shoes",
+            "data": '{"email": "a@b.c", "profile": {"api_key": "k"}, "name": "n"}',
+        }
+    }
+    out = errors.before_send(event, {})["request"]
+    assert out["query_string"] == "email=%5BFiltered%5D&sig=%5BFiltered%5D&q=shoes"
+    assert out["url"] == "http://h/p?password=%5BFiltered%5D&q=shoes"
+    assert json.loads(out["data"]) == {"email": "[Filtered]", "profile": {"api_key": "[Filtered]"}, "name": "n"}
+    form = errors.before_send({"request": {"data": "csrf_token=c&comment=hi"}}, {})["request"]["data"]
+    assert form == "csrf_token=%5BFiltered%5D&comment=hi"
