@@ -103,6 +103,10 @@ test-configs: venv ## compose, backend configs, dashboards, provisioning, the Al
 check: ## every config through its own validator at the pinned version
 	scripts/check-configs.sh
 
+.PHONY: versions
+versions: ## every pinned version, where it is pinned, and what the native proof covers
+	python3 scripts/versions.py
+
 e2e: venv tools secrets ## start the stack natively, prove the signals flow, tear down
 	scripts/e2e.sh
 

@@ -21,27 +21,44 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import metrics
+from . import metrics, semconv
 from .context import current_request
 from .spans import Deferred, exception_attributes
 
 _OP = re.compile(r"^\s*(?:/\*.*?\*/\s*)?(\w+)", re.S)
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+\"?([A-Za-z_][\w.]*)", re.I)
 _MAX_CACHED = 2048
-_parsed: dict[str, tuple[str, str]] = {}
+_parsed: dict[str, Parsed] = {}
 
 
-def classify(statement: str) -> tuple[str, str]:
-    """(operation, table) of a SQL statement, e.g. ("SELECT", "users"). Cached."""
+class Parsed:
+    """What one distinct statement yields, computed once: metric labels (always a value,
+    so the label set stays fixed) and span attributes (only what was really parsed)."""
+
+    __slots__ = ("operation", "table", "span_name", "attributes")
+
+    def __init__(self, statement: str, system: str) -> None:
+        op = _OP.match(statement)
+        table = _TABLE.search(statement)
+        operation = op.group(1).upper() if op else None
+        collection = table.group(1).lower().rsplit(".", 1)[-1] if table else None
+        self.operation = operation or "OTHER"
+        self.table = collection or "none"
+        self.attributes: dict[str, str] = {"db.query.text": semconv.sql_text(statement)}
+        if operation:
+            self.attributes["db.operation.name"] = operation
+        if collection:
+            self.attributes["db.collection.name"] = collection
+        # "{operation} {target}", else whichever part is known, else the system
+        self.span_name = " ".join(p for p in (operation, collection) if p) or system
+
+
+def classify(statement: str, system: str = "postgresql") -> Parsed:
+    """Operation, table and span attributes of a SQL statement, e.g. SELECT users. Cached."""
     hit = _parsed.get(statement)
     if hit is not None:
         return hit
-    op = _OP.match(statement)
-    table = _TABLE.search(statement)
-    result = (
-        op.group(1).upper() if op else "OTHER",
-        table.group(1).lower().rsplit(".", 1)[-1] if table else "none",
-    )
+    result = Parsed(statement, system)
     if len(_parsed) < _MAX_CACHED:
         _parsed[statement] = result
     return result
@@ -57,8 +74,8 @@ class QueryObserver:
     def __init__(self, engine: Engine, tracer: Any | None, recorder: metrics.MetricsRecorder | None) -> None:
         url = engine.url
         system = "postgresql" if engine.dialect.name.startswith("postgres") else engine.dialect.name
+        self.system = system
         self.base = {
-            "db.system": system,
             "db.system.name": system,
             "db.namespace": url.database or "",
             "server.address": url.host or "",
@@ -67,48 +84,46 @@ class QueryObserver:
         self.tracer = tracer
         self.recorder = recorder  # None: metrics off
 
-    def _span(self, operation: str, table: str, statement: str) -> Any:
+    def _span(self, parsed: Parsed) -> Any:
         if not is_instrumentation_enabled():
             return None
-        attributes = {
-            **self.base,
-            "db.operation.name": operation,
-            "db.collection.name": table,
-            "db.query.text": statement,
-        }
+        attributes = {**self.base, **parsed.attributes}
         ctx = current_request()
         if ctx is not None and ctx.deferred is not None and ctx.root_span_id is not None:
             # inside a traced request: a record, materialized only if the request is kept
             record = Deferred(
-                f"{operation} {table}", SpanKind.CLIENT, trace.get_current_span().get_span_context(), attributes
+                parsed.span_name, SpanKind.CLIENT, trace.get_current_span().get_span_context(), attributes
             )
             ctx.deferred.append(record)
             return record
         tracer: Any = self.tracer  # not None: do_execute only calls _span with a tracer
-        return tracer.start_span(f"{operation} {table}", kind=SpanKind.CLIENT, attributes=attributes)
+        return tracer.start_span(parsed.span_name, kind=SpanKind.CLIENT, attributes=attributes)
 
-    def _done(self, span: Any, operation: str, table: str, t0: float, exc: BaseException | None) -> None:
+    def _done(self, span: Any, parsed: Parsed, t0: float, exc: BaseException | None) -> None:
         if type(span) is Deferred:
             span.end = time.time_ns()
             span.error = exc
+            if exc is not None:
+                span.attributes.update(_error_attributes(exc))
         elif span is not None:
             if exc is not None:
+                span.set_attributes(_error_attributes(exc))
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 span.add_event("exception", exception_attributes(exc))  # redacted record_exception
             span.end()
         if self.recorder is not None:
-            self.recorder.db(operation, table, time.perf_counter() - t0)
+            self.recorder.db(parsed.operation, parsed.table, time.perf_counter() - t0)
 
     def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> Literal[True]:
-        operation, table = _parsed.get(statement) or classify(statement)
-        span = self._span(operation, table, statement) if self.tracer is not None else None
+        parsed = _parsed.get(statement) or classify(statement, self.system)
+        span = self._span(parsed) if self.tracer is not None else None
         t0 = time.perf_counter()
         try:
             cursor.execute(statement, parameters)
         except BaseException as exc:
-            self._done(span, operation, table, t0, exc)
+            self._done(span, parsed, t0, exc)
             raise
-        self._done(span, operation, table, t0, None)
+        self._done(span, parsed, t0, None)
         return True  # tells SQLAlchemy the statement has been executed
 
     def do_execute_no_params(self, cursor: Any, statement: str, context: Any) -> Literal[True]:
@@ -116,6 +131,15 @@ class QueryObserver:
 
     def do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any) -> Literal[True]:
         return self.do_execute(_Many(cursor), statement, parameters, context)
+
+
+def _error_attributes(exc: BaseException) -> dict[str, str]:
+    """db.response.status_code (the SQLSTATE) when the driver has one, and error.type:
+    the conventions prefer that same code to the exception's class name."""
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return {"error.type": sqlstate, "db.response.status_code": sqlstate}
+    return {"error.type": type(exc).__qualname__}
 
 
 class _NoParams:
@@ -159,6 +183,7 @@ def instrument_engine(
         from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sa_version
         from opentelemetry.metrics import NoOpMeterProvider
 
+        semconv.opt_in_stable()
         tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", sa_version)
         # Prometheus owns metrics: hand the instrumentation a no-op meter. No global
         # Engine.connect wrapper either (it adds a "connect" span per checkout).

@@ -9,10 +9,15 @@ One process per container: exemplars are not available in multiprocess mode.
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
 from .limiter import LabelLimiter, method_label, status_group
+
+# `<name>_created` samples (one per counter/histogram child) carry the child's creation
+# time; no rule or panel here reads them and they were 12 % of the app's series.
+# Process-wide switch of prometheus_client, so it is flipped before any metric exists.
+disable_created_metrics()
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -20,9 +20,10 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
+from . import semconv
 from .context import KeepPolicy, RequestContext, bind_request, trace_hash, unbind_request
 from .errors import ErrorReporter
-from .limiter import UNMATCHED, method_label
+from .limiter import UNMATCHED
 from .log_sampling import ACCESS_LOGGER, PRESAMPLED, LogSampler, flush_held
 from .metrics import HTTP_IN_PROGRESS, MetricsRecorder
 from .routes import RouteResolver
@@ -32,6 +33,30 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _PROPAGATION_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate", b"baggage": "baggage"}
 _ERROR_BODY = b'{"detail":"Internal Server Error"}'
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+
+
+def _server_attributes(scope: dict, method: str, path: str, host: bytes | None) -> dict[str, Any]:
+    """The server span's request-side attributes (stable HTTP conventions)."""
+    method_attr, original = semconv.http_method(method)
+    attributes: dict[str, Any] = {
+        "http.request.method": method_attr,
+        "url.scheme": scope.get("scheme", "http"),
+        "url.path": path,
+    }
+    if original is not None:
+        attributes["http.request.method_original"] = original
+    query = semconv.scrub_query(scope.get("query_string", b""))
+    if query:
+        attributes["url.query"] = query
+    address, port = semconv.host_port(host, scope)
+    if address:
+        attributes["server.address"] = address
+        if port:
+            attributes["server.port"] = port
+    version = scope.get("http_version")
+    if version:
+        attributes["network.protocol.version"] = version
+    return attributes
 
 
 class ObservabilityMiddleware:
@@ -83,8 +108,11 @@ class ObservabilityMiddleware:
         start = time.perf_counter()
         request_id = None
         carrier: dict[str, str] | None = None
+        host: bytes | None = None
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
+            if name == b"host":
+                host = value
+            elif name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 if _REQUEST_ID.fullmatch(candidate):
                     request_id = candidate
@@ -108,13 +136,7 @@ class ObservabilityMiddleware:
             else:
                 trace_id = remote.trace_id
             span_id = self.ids.generate_span_id()
-            span = Deferred(
-                method,
-                SpanKind.SERVER,
-                remote,
-                {"http.request.method": method_label(method), "url.path": path},
-                span_id,
-            )
+            span = Deferred(method, SpanKind.SERVER, remote, _server_attributes(scope, method, path, host), span_id)
             ctx.root_span_id, ctx.trace_int, ctx.hash = span_id, trace_id, trace_hash(trace_id)
             current = NonRecordingSpan(SpanContext(trace_id, span_id, False, _SAMPLED))
             span_token = otel_context.attach(trace.set_span_in_context(current, parent))
@@ -178,9 +200,18 @@ class ObservabilityMiddleware:
         ctx.kept = kept
         trace_id = None
         if span is not None:
-            span.name = method if route == UNMATCHED else f"{method} {route}"
-            span.attributes["http.route"] = route
-            span.attributes["http.response.status_code"] = status
+            attributes = span.attributes
+            name = semconv.span_method(attributes["http.request.method"])
+            if route == UNMATCHED:  # the conventions: no http.route when nothing matched
+                span.name = name
+            else:
+                span.name = f"{name} {route}"
+                attributes["http.route"] = route
+            attributes["http.response.status_code"] = status
+            if error is not None:
+                attributes["error.type"] = type(error).__qualname__
+            elif status >= 500:
+                attributes["error.type"] = str(status)
             span.error = error
             if kept:
                 span.attributes[KEPT_ATTRIBUTE] = True

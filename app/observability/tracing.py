@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
+from . import semconv
 from .settings import ObservabilitySettings
 from .spans import KeepDecisionSpanProcessor
 
@@ -47,7 +48,6 @@ def setup_tracing(
         {
             "service.name": s.APP_NAME,
             "service.version": s.APP_VERSION,
-            "deployment.environment": s.APP_ENV,
             "deployment.environment.name": s.APP_ENV,
         }
     )
@@ -77,11 +77,24 @@ def setup_tracing(
     return provider, pipeline
 
 
+def _redis_request_hook(span: Any, instance: Any, args: Any, kwargs: Any) -> None:
+    """db.operation.name (the command) and db.namespace (the database index): the
+    instrumentation does not set them in the stable mode."""
+    if not span.is_recording():
+        return
+    if args:
+        span.set_attribute("db.operation.name", str(args[0]).upper()[:64])
+    pool = getattr(instance, "connection_pool", None)
+    db = getattr(pool, "connection_kwargs", {}).get("db") if pool is not None else None
+    span.set_attribute("db.namespace", str(db or 0))
+
+
 def instrument_redis(client: Any, provider: TracerProvider | None) -> None:
     if provider is not None:
         from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-        RedisInstrumentor.instrument_client(client, tracer_provider=provider)
+        semconv.opt_in_stable()
+        RedisInstrumentor.instrument_client(client, tracer_provider=provider, request_hook=_redis_request_hook)
 
 
 def instrument_httpx(client: Any, provider: TracerProvider | None) -> None:
@@ -89,4 +102,5 @@ def instrument_httpx(client: Any, provider: TracerProvider | None) -> None:
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
         from opentelemetry.metrics import NoOpMeterProvider
 
+        semconv.opt_in_stable()
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=provider, meter_provider=NoOpMeterProvider())

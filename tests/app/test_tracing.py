@@ -46,7 +46,7 @@ async def test_kept_request_exports_server_and_one_span_per_query(app_factory, d
         assert root.attributes[KEPT_ATTRIBUTE] is True
         clients = _by_kind(spans, SpanKind.CLIENT)
         assert [s.name.split()[0] for s in clients] == ["SELECT"], [s.name for s in clients]
-        assert clients[0].attributes["db.system"] == "postgresql"
+        assert clients[0].attributes["db.system.name"] == "postgresql"
         if db_spans == "kit":
             assert clients[0].name == "SELECT users"
             assert clients[0].attributes["db.collection.name"] == "users"
@@ -57,7 +57,7 @@ async def test_kept_request_exports_server_and_one_span_per_query(app_factory, d
         assert len(spans) == 2, [s.name for s in spans]  # no send/receive spans
         res = root.resource.attributes
         assert res["service.name"] == "fastapi-app" and res["service.version"] == "1.0.0-test"
-        assert res["deployment.environment"] == "production"
+        assert res["deployment.environment.name"] == "production"
 
 
 async def test_app_mode_drops_unkept_and_keeps_errors_and_slow(app_factory):
@@ -116,9 +116,9 @@ async def test_redis_and_outbound_httpx_spans_propagate_traceparent(app_factory,
         assert (await r.client.get(f"/api/v1/items/{item['id']}/enrich")).status_code == 200
         spans = r.spans()
         root = _by_kind(spans, SpanKind.SERVER)[0]
-        redis = [s.name for s in spans if s.attributes.get("db.system") == "redis"]
+        redis = [s.name for s in spans if s.attributes.get("db.system.name") == "redis"]
         assert redis == ["GET", "SET"], redis  # cache miss, then fill
-        assert len([s for s in spans if s.attributes.get("db.system") == "postgresql"]) == 1
+        assert len([s for s in spans if s.attributes.get("db.system.name") == "postgresql"]) == 1
         http_client = [
             s for s in _by_kind(spans, SpanKind.CLIENT) if "http.url" in s.attributes or "url.full" in s.attributes
         ]

@@ -49,7 +49,7 @@ def test_links_between_signals_point_at_provisioned_uids():
     assert tempo["tracesToMetrics"]["queries"], "tracesToMetrics without queries shows no links"
     assert tempo["serviceMap"]["datasourceUid"] == "prometheus"
     assert tempo["nodeGraph"]["enabled"] is True
-    assert tempo["lokiSearch"]["datasourceUid"] == "loki"
+    assert "lokiSearch" not in tempo, "legacy key: Tempo's search tab finds traces with TraceQL"
 
 
 def test_dollar_signs_are_escaped():
