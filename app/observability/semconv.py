@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
@@ -72,7 +73,7 @@ def scrub_query(raw: bytes) -> str:
     return "&".join(parts)[:MAX_VALUE_CHARS]
 
 
-def host_port(host_header: bytes | None, scope: dict) -> tuple[str | None, int | None]:
+def host_port(host_header: bytes | None, scope: dict[str, Any]) -> tuple[str | None, int | None]:
     """server.address / server.port of a server span: the Host header, else the socket."""
     if host_header:
         host = host_header.decode("latin-1")[:MAX_VALUE_CHARS]
