@@ -22,8 +22,8 @@ DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.y
 DASHBOARD_PROVIDERS = REPO / "grafana" / "provisioning" / "dashboards" / "dashboards.yml"
 EXPECTED_DASHBOARDS = {"fastapi-overview", "fastapi-slo", "datastores", "stack-health"}
 EXPECTED_DATASOURCES = {"prometheus", "loki", "tempo", "alertmanager"}
-# Secrets compose requires (no defaults); placeholders are enough to render the files.
-COMPOSE_ENV = {"GRAFANA_ADMIN_PASSWORD": "lint", "ADMIN_TOKEN": "lint", "POSTGRES_PASSWORD": "lint"}
+# Secrets are files under secrets/ now; compose interpolates no secret variable any more.
+COMPOSE_ENV: dict[str, str] = {}
 
 
 def load_yaml(path: Path):
