@@ -86,7 +86,7 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 	.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port 8000 --no-access-log
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test test-app test-rules check test-stack test-runner e2e bench loadtest tools
+.PHONY: test test-app test-rules check test-stack test-runner e2e bench soak loadtest tools
 test: check test-rules test-stack test-app test-runner ## every test that needs no running stack
 
 test-app: venv ## app tests against real Postgres and Redis
@@ -106,6 +106,9 @@ e2e: venv tools secrets ## start the stack natively, prove the signals flow, tea
 
 bench: venv ## overhead benchmark: instrumentation on vs off (wrk, one worker)
 	scripts/bench.sh
+
+soak: venv ## steady mixed load on one app process: RSS/series over time, RSS slope (SOAK_SECONDS=1800)
+	scripts/soak.sh
 
 loadtest: venv secrets ## Locust against the running stack; stages fire named alerts
 	scripts/loadtest.sh
