@@ -45,8 +45,11 @@ ensure redis_password                          # requirepass
 ensure grafana_admin_password GRAFANA_ADMIN_PASSWORD
 ensure admin_token ADMIN_TOKEN                 # X-Admin-Token of /admin/faults
 
-# redis_exporter reads passwords from a JSON map keyed by the exact address it scrapes
-# (-redis.password-file); derived from redis_password so the two never disagree.
+# Derived from redis_password so they never disagree: the server's requirepass as a config
+# file (keeps the password out of argv), and the JSON map keyed by the exact address the
+# exporter scrapes (its -redis.password-file format).
+put redis_auth.conf "requirepass $(cat "$dir/redis_password")
+"
 put redis_exporter_auth.json "{\"redis://redis:6379\": \"$(cat "$dir/redis_password")\"}"
 
 {

@@ -39,10 +39,11 @@ def test_writes_every_compose_secret_into_a_private_folder(tmp_path):
     assert {p.name for p in folder.iterdir()} == compose_secret_files()
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name  # readable by container users
-        assert path.read_text() and not path.read_text().endswith("\n")
+        assert path.read_text() and (path.name.endswith(".conf") or not path.read_text().endswith("\n"))
     assert stat.S_IMODE((repo / ".env.secrets").stat().st_mode) == 0o600
     password = (folder / "redis_password").read_text()
     assert json.loads((folder / "redis_exporter_auth.json").read_text()) == {"redis://redis:6379": password}
+    assert (folder / "redis_auth.conf").read_text() == f"requirepass {password}\n"
 
 
 def test_keeps_values_across_runs_and_takes_over_an_old_env_file(tmp_path):
