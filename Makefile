@@ -79,7 +79,7 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 	$(PY) -m app
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test lint test-kit test-app fuzz test-rules check test-configs test-runner e2e bench loadtest tools
+.PHONY: test lint test-kit test-app fuzz test-rules check test-configs test-runner e2e bench soak loadtest tools
 test: lint check test-rules test-configs test-kit test-app test-runner fuzz ## lint + every test that needs no running stack
 
 lint: venv ## ruff check + format check, shellcheck (warnings), mypy --strict on the kit and the runner
@@ -112,6 +112,9 @@ e2e: venv tools secrets ## start the stack natively, prove the signals flow, tea
 
 bench: venv ## overhead benchmark: instrumentation on vs off (wrk, one worker)
 	scripts/bench.sh
+
+soak: venv ## steady mixed load on one app process: RSS/series over time, RSS slope (SOAK_SECONDS=1800)
+	scripts/soak.sh
 
 loadtest: venv secrets ## Locust against the running stack; stages fire named alerts
 	scripts/loadtest.sh

@@ -69,7 +69,7 @@ env APP_ENV=production DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" PORT=
   ADMIN_TOKEN="$ADMIN_TOKEN" SENTRY_DSN= LOG_FILE= LOG_LEVEL=INFO LOG_SAMPLE_INFO=0 LOG_SAMPLE_WARNING=1 \
   TRACING_ENABLED=false \
   FAULT_ERROR_RATE_PERCENT=0 FAULT_LATENCY_MS=0 FAULT_SLOW_QUERY_MS=0 \
-  .venv/bin/uvicorn app.main:app --host 127.0.0.1 --port "$port" --no-access-log >"$server_log" 2>&1 &
+  .venv/bin/python -m app --host 127.0.0.1 --port "$port" >"$server_log" 2>&1 &
 server=$!
 stop_server() {
   if kill -0 "$server" 2>/dev/null; then

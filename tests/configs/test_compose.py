@@ -1,11 +1,14 @@
 """Compose lint on the files as docker compose itself renders them (the pinned CLI): loopback-only
 ports, exec-form healthchecks, healthy/completed dependencies, named volumes, pinned images,
-explicit commands, resource limits, secrets without defaults, Grafana at most Viewer."""
+explicit commands, resource limits, secrets as files, Grafana at most Viewer, and the hardening
+every service gets (read-only root, no capabilities beyond a reasoned list, no-new-privileges,
+rotated logs, Docker API behind a read-only proxy)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +26,7 @@ SERVICES = {
     "alert-sink",
     "loki",
     "alloy",
+    "docker-socket-proxy",
     "promtail",
     "tempo",
     "grafana",
@@ -104,13 +108,75 @@ def test_prometheus_flags():
 
 
 def test_grafana_secrets_and_anonymous_viewer():
-    text = (REPO / "docker-compose.monitoring.yml").read_text()
-    assert "GF_SECURITY_ADMIN_PASSWORD: ${GRAFANA_ADMIN_PASSWORD:?" in text, "admin password needs a required variable"
     env = services()["grafana"]["environment"]
     assert env.get("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer") == "Viewer"
-    assert env["GF_SECURITY_ADMIN_PASSWORD"] not in {"admin", "grafana", ""}
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
+    assert env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
     for name in FILES:
         assert not re.search(r"PASSWORD:\s*\$\{\w+:-", (REPO / name).read_text()), "a password with a default"
+
+
+# Capabilities an image's entrypoint needs back, and why (everything else runs with none).
+CAP_ADD = {"postgres": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}}  # chown, then gosu
+
+
+def test_every_service_is_hardened():
+    for name, svc in services().items():
+        assert svc.get("read_only") is True, f"{name}: read-only root filesystem"
+        assert svc.get("cap_drop") == ["ALL"], f"{name}: drop every capability"
+        assert set(svc.get("cap_add") or []) == CAP_ADD.get(name, set()), f"{name}: capabilities added back"
+        assert "no-new-privileges:true" in (svc.get("security_opt") or []), f"{name}: no-new-privileges"
+        logging = svc.get("logging") or {}
+        assert logging.get("driver") == "json-file", f"{name}: log driver"
+        assert logging.get("options", {}).get("max-size") and logging["options"].get("max-file"), f"{name}: rotation"
+
+
+def test_secrets_are_files_and_never_environment_values():
+    cfg = compose_config()
+    generated = (REPO / "scripts" / "secrets.sh").read_text()
+    for secret, spec in cfg["secrets"].items():
+        assert Path(spec["file"]).parent == REPO / "secrets", f"{secret}: file outside secrets/"
+        assert f"{Path(spec['file']).name}" in generated, f"{secret}: scripts/secrets.sh does not write it"
+    for name, svc in services().items():
+        mounted = {s["source"] for s in svc.get("secrets") or []}
+        for key, value in (svc.get("environment") or {}).items():
+            secret_like = re.search(r"PASS|TOKEN|SECRET|DATA_SOURCE_NAME", key)
+            if secret_like and key.endswith("_FILE"):
+                assert value.startswith("/run/secrets/") and value.rsplit("/", 1)[1] in mounted, f"{name}: {key}"
+            elif secret_like:
+                raise AssertionError(f"{name}: {key} carries a secret in the environment; use {key}_FILE")
+        for key in ("DATABASE_URL", "REDIS_URL"):
+            url = (svc.get("environment") or {}).get(key)
+            assert url is None or urlsplit(url).password is None, f"{name}: {key} has a password inline"
+
+
+def test_app_uses_its_own_role_and_migrations_the_owner():
+    env = {n: services()[n]["environment"] for n in ("app", "migrate", "postgres")}
+    assert env["app"]["DATABASE_URL"].startswith("postgresql+asyncpg://app@")
+    assert env["migrate"]["DATABASE_URL"].startswith(f"postgresql+asyncpg://{env['postgres']['POSTGRES_USER']}@")
+    assert env["postgres"]["POSTGRES_USER"] != "app"
+    assert services()["migrate"]["command"] == ["python", "-m", "migrations.apply"]
+
+
+def test_redis_requires_a_password_that_stays_out_of_argv():
+    redis = services()["redis"]
+    assert redis["command"][:2] == ["redis-server", "/run/secrets/redis_auth.conf"]
+    assert "--requirepass" not in redis["command"] and redis.get("user") == "redis"
+    assert "--askpass" in " ".join(redis["healthcheck"]["test"])
+    assert "-redis.password-file=/run/secrets/redis_exporter_auth.json" in services()["redis-exporter"]["command"]
+    assert services()["app"]["environment"]["REDIS_PASSWORD_FILE"] == "/run/secrets/redis_password"
+
+
+def test_only_the_socket_proxy_sees_the_docker_socket():
+    for name, svc in services().items():
+        socket = [v for v in svc.get("volumes", []) if v["target"] == "/var/run/docker.sock"]
+        assert not socket or name == "docker-socket-proxy", f"{name} mounts the Docker socket"
+    proxy = services()["docker-socket-proxy"]
+    allowed = {k for k, v in proxy["environment"].items() if v == "1" and k.isupper() and k != "DISABLE_IPV6"}
+    assert allowed == {"CONTAINERS"} and proxy["environment"]["POST"] == "0"
+    assert set(proxy["networks"]) == {"docker-api"}
+    assert compose_config()["networks"]["docker-api"].get("internal") is True
+    assert services()["alloy"]["environment"]["DOCKER_HOST"] == "tcp://docker-socket-proxy:2375"
 
 
 def test_profiles():
