@@ -8,7 +8,8 @@
 Used by tests/configs/test_kubernetes.py (make k8s-check).
 
 The fallback loader understands the subset of kustomize this directory uses (resources,
-namespace, labels without selectors, images, JSON6902 patches) and nothing else: it exists so
+namespace, labels without selectors, images, JSON6902 patches, configMapGenerator from files
+without a name hash) and nothing else: it exists so
 the checks still run where neither kustomize nor kubectl is installed, and it refuses a
 kustomization with any other field instead of silently ignoring it.
 """
@@ -41,7 +42,17 @@ CRD_SCHEMAS = {
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring-v1.json",
 }
 
-_SUPPORTED_FIELDS = {"apiVersion", "kind", "resources", "namespace", "labels", "images", "patches"}
+_SUPPORTED_FIELDS = {
+    "apiVersion",
+    "kind",
+    "resources",
+    "namespace",
+    "labels",
+    "images",
+    "patches",
+    "configMapGenerator",
+    "generatorOptions",
+}
 
 
 def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
@@ -93,6 +104,13 @@ def load(directory: Path) -> list[dict[str, Any]]:
             objects += load(path)
         else:
             objects += copy.deepcopy(load_yaml_documents(path))
+    for generator in kz.get("configMapGenerator", []):
+        if not kz.get("generatorOptions", {}).get("disableNameSuffixHash"):
+            raise ValueError("fallback loader: configMapGenerator needs disableNameSuffixHash: true")
+        if set(generator) != {"name", "files"}:
+            raise ValueError(f"fallback loader: configMapGenerator fields {sorted(generator)}")
+        data = {Path(f).name: (directory / f).read_text() for f in generator["files"]}
+        objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}, "data": data})
     for obj in objects:
         meta = obj.setdefault("metadata", {})
         for label_set in kz.get("labels", []):
