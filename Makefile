@@ -87,7 +87,7 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 
 # --- tests -----------------------------------------------------------------------------
 .PHONY: test test-app test-rules check test-stack test-runner e2e bench loadtest tools
-test: check test-rules test-stack test-app test-runner ## every test that needs no running stack
+test: check test-rules test-stack test-app test-runner k8s-check ## every test that needs no running stack
 
 test-app: venv ## app tests against real Postgres and Redis
 	scripts/test-app.sh
@@ -116,6 +116,12 @@ tools: ## build/install the native programs at the pinned versions (cached outsi
 
 test-runner: venv ## the native compose runner against a small real compose project (root)
 	$(PY) -m pytest -q tests/runner
+
+.PHONY: k8s-check
+k8s-check: venv ## deploy/kubernetes offline: Kubernetes + CRD schemas, promtool, parity with compose
+	$(PY) -m pytest -q -rs tests/configs/test_kubernetes.py
+	@if [ -n "$${CHART_SOURCES:-}" ]; then $(PY) deploy/kubernetes/helm/check_chart_keys.py; else \
+	  echo "NOT RUN: Helm values keys against the charts' values.yaml (needs chart sources in CHART_SOURCES, see deploy/kubernetes/helm/check_chart_keys.py)"; fi
 
 .PHONY: locust-ui
 locust-ui: venv secrets ## Locust web UI on http://localhost:8089 (same stages when you press Start)
