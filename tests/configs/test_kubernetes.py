@@ -498,3 +498,20 @@ def test_grafana_values_load_the_generated_configmaps():
     assert home.endswith(f"/{provider['folder']}/{Path(compose_home).name}")
     assert grafana["grafana.ini"]["auth.anonymous"]["org_role"] == "Viewer"
     assert grafana["image"]["tag"] == env_versions()["GRAFANA_VERSION"]
+
+
+# --- provenance of the CRD schemas -----------------------------------------------------------
+OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.93.1"
+CRD_SOURCE = "prometheus-operator v0.93.1 example/prometheus-operator-crd (the CRDs of kube-prometheus-stack 88.5.3)"
+
+
+def test_crd_schemas_are_those_of_the_pinned_prometheus_operator():
+    """Re-derive schemas/*.json from the operator's Go module (Go module proxy, then cached)."""
+    go = tool("go")
+    out = subprocess.run([go, "mod", "download", "-json", OPERATOR_MODULE], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, f"go mod download {OPERATOR_MODULE} failed: {out.stdout}{out.stderr}"
+    crds = Path(json.loads(out.stdout)["Dir"]) / "example" / "prometheus-operator-crd"
+    extract = _module("k8s_extract_crd_schema", K8S / "schemas" / "extract_crd_schema.py")
+    for (_, kind), name in manifests.CRD_SCHEMAS.items():
+        crd = crds / f"monitoring.coreos.com_{kind.lower()}s.yaml"
+        assert extract.schema_json(str(crd), "v1", CRD_SOURCE) == (K8S / "schemas" / name).read_text(), name
