@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -515,3 +516,29 @@ def test_crd_schemas_are_those_of_the_pinned_prometheus_operator():
     for (_, kind), name in manifests.CRD_SCHEMAS.items():
         crd = crds / f"monitoring.coreos.com_{kind.lower()}s.yaml"
         assert extract.schema_json(str(crd), "v1", CRD_SOURCE) == (K8S / "schemas" / name).read_text(), name
+
+
+SERVICE_MONITORS = {
+    "loki": ("monitoring", "serviceMonitor"),
+    "tempo-distributed": ("metaMonitoring", "serviceMonitor"),
+    "alloy": ("serviceMonitor",),
+    "grafana": ("serviceMonitor",),
+}
+
+
+@pytest.mark.parametrize("chart", SERVICE_MONITORS)
+def test_backend_service_monitors_keep_the_compose_job_names(chart):
+    """The rules select backends by job (job="loki", ...); each chart's ServiceMonitor sets it."""
+    node: Any = values(chart)
+    for part in SERVICE_MONITORS[chart]:
+        node = node[part]
+    assert node["enabled"] is True
+    compose_jobs = {j["job_name"] for j in load_yaml(REPO / "prometheus" / "prometheus.yml")["scrape_configs"]}
+    (relabel,) = [r for r in node["relabelings"] if r["targetLabel"] == "job"]
+    assert relabel["replacement"] in compose_jobs and relabel["action"] == "replace"
+    # the operator's RelabelConfig schema (the same type in PodMonitor and ServiceMonitor)
+    schema = manifests.crd_validator("monitoring.coreos.com/v1", "PodMonitor").schema
+    item = schema["properties"]["spec"]["properties"]["podMetricsEndpoints"]["items"]["properties"]["relabelings"][
+        "items"
+    ]
+    assert not list(jsonschema.Draft202012Validator(item).iter_errors(relabel))
