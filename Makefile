@@ -79,8 +79,8 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 	$(PY) -m app
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test lint test-kit test-app fuzz test-rules check test-configs test-runner e2e bench soak loadtest tools
-test: lint check test-rules test-configs test-kit test-app test-runner fuzz ## lint + every test that needs no running stack
+.PHONY: test lint test-kit test-app fuzz test-rules check test-configs test-runner k8s-check e2e bench soak loadtest tools
+test: lint check test-rules test-configs test-kit test-app test-runner k8s-check fuzz ## lint + every test that needs no running stack
 
 lint: venv ## ruff check + format check, shellcheck (warnings), mypy --strict on the kit and the runner
 	scripts/lint.sh
@@ -125,6 +125,12 @@ tools: ## build/install the native programs at the pinned versions (cached outsi
 
 test-runner: venv ## the native compose runner against a small real compose project (root)
 	$(PY) -m pytest -q tests/runner
+
+.PHONY: k8s-check
+k8s-check: venv ## deploy/kubernetes offline: Kubernetes + CRD schemas, promtool, parity with compose
+	$(PY) -m pytest -q -rs tests/configs/test_kubernetes.py
+	@if [ -n "$${CHART_SOURCES:-}" ]; then $(PY) deploy/kubernetes/helm/check_chart_keys.py; else \
+	  echo "NOT RUN: Helm values keys against the charts' values.yaml (needs chart sources in CHART_SOURCES, see deploy/kubernetes/helm/check_chart_keys.py)"; fi
 
 .PHONY: locust-ui
 locust-ui: venv secrets ## Locust web UI on http://localhost:8089 (same stages when you press Start)
