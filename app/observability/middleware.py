@@ -35,7 +35,7 @@ _ERROR_BODY = b'{"detail":"Internal Server Error"}'
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 
 
-def _server_attributes(scope: dict, method: str, path: str, host: bytes | None) -> dict[str, Any]:
+def _server_attributes(scope: dict[str, Any], method: str, path: str, host: bytes | None) -> dict[str, Any]:
     """The server span's request-side attributes (stable HTTP conventions)."""
     method_attr, original = semconv.http_method(method)
     attributes: dict[str, Any] = {

@@ -13,10 +13,12 @@ from typing import Any
 
 from .limiter import UNMATCHED
 
+# Any: the kit supports FastAPI versions without it (older ones copied routes with their prefix)
+iter_route_contexts: Any
 try:  # FastAPI >= 0.137
     from fastapi.routing import iter_route_contexts
-except ImportError:  # pragma: no cover - older FastAPI copied routes with their prefix
-    iter_route_contexts = None  # type: ignore[assignment]
+except ImportError:  # pragma: no cover
+    iter_route_contexts = None
 
 
 class RouteResolver:
