@@ -38,6 +38,8 @@ NATIVE = {
     "PYTHON_VERSION": (None, "the venv's interpreter (uv sync --python)"),
     "LOCUST_VERSION": (None, "Python package in the venv (uv.lock)"),
 }
+# Images that only make sense under a Docker engine.
+DOCKER_ONLY = {"DOCKER_SOCKET_PROXY_VERSION": "Docker only: natively there is no Docker API to proxy"}
 AGPL = {"LOKI_VERSION", "PROMTAIL_VERSION", "TEMPO_VERSION", "GRAFANA_VERSION"}
 VENV = "installed in the venv (uv sync --frozen)"
 NPM = "npm ci (dashboard schema check)"
@@ -55,6 +57,8 @@ def env_pins() -> list[dict]:
         name, value = m.groups()
         if name in AGPL:
             native = "NOT RUN (AGPL: configs read against upstream source at this tag)"
+        elif name in DOCKER_ONLY:
+            native = f"NOT RUN ({DOCKER_ONLY[name]})"
         elif name in NATIVE:
             key, how = NATIVE[name]
             present = key is None or re.search(rf"\b{re.escape(key)}\b", build + debian)

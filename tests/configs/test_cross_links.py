@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import DATASOURCES, REPO, load_yaml
+from configfiles import DATASOURCES, load_yaml
+
+from tests.support import REPO
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 

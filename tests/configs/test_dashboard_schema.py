@@ -13,7 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DASHBOARD_DIR, REPO, dashboards
+from configfiles import DASHBOARD_DIR, dashboards
+
+from tests.support import REPO
 
 CHECK = REPO / "grafana" / "schema-check"
 

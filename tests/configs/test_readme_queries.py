@@ -9,8 +9,10 @@ import re
 import subprocess
 
 import pytest
-from conftest import REPO, require_tool
 from test_queries import logql_problems
+
+from tests.support import REPO
+from tests.support.tools import require_tool
 
 DOCS = [REPO / "README.md", REPO / "prometheus" / "rules" / "README.md"]
 

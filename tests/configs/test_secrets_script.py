@@ -10,7 +10,9 @@ import stat
 import subprocess
 from pathlib import Path
 
-from conftest import REPO, load_yaml
+from configfiles import load_yaml
+
+from tests.support import REPO
 
 
 def run(checkout: Path) -> subprocess.CompletedProcess:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO, dashboards, load_yaml
+from configfiles import dashboards, load_yaml
+
+from tests.support import REPO
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _RANGE = re.compile(r"\[(\d+)([smhdwy])\]")
