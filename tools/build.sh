@@ -98,15 +98,16 @@ GO
   touch "$out/.complete"
 }
 
-# build_one under the tool's lock, logging to logs/NAME.log once the lock is held (a waiting
-# run must not truncate the log of the build it waits for); it then finds .complete.
+# build_one under the tool's lock, logging to logs/NAME.log once the lock is held: a run that
+# waited, or finds the tool built, leaves the log of the build that made it alone.
 locked_build() {
-  local name=$1 lock
-  lock="$("$WHICH" --dir "$name").lock" || return 1
+  local name=$1 dir
+  dir=$("$WHICH" --dir "$name") || return 1
   (
-    flock -n 9 || { echo "[tools] $name: waiting for another build ($lock)"; flock 9; } || exit 1
+    flock -n 9 || { echo "[tools] $name: waiting for another build ($dir.lock)"; flock 9; } || exit 1
+    [ -f "$dir/.complete" ] && { echo "[tools] $name: cached"; exit 0; }
     build_one "$name" >"$CACHE/logs/$name.log" 2>&1
-  ) 9>"$lock"
+  ) 9>"$dir.lock"
 }
 
 want=("$@"); [ ${#want[@]} -eq 0 ] && want=("${ALL[@]}")
@@ -116,7 +117,7 @@ done
 # Results of this run only: a status another run (or an earlier one) left can never read as ok.
 results=$(mktemp -d); trap 'rm -rf "$results"' EXIT
 for name in "${want[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 2; done
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done  # a free slot, no polling
   echo "[tools] building $name $(version_of "$name") (log: $CACHE/logs/$name.log)"
   ( t0=$SECONDS; if locked_build "$name"; then r=ok; else r=FAILED; fi
     echo "$r $((SECONDS - t0))" >"$results/$name"; echo "[tools] $name: $r" ) &
