@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api import admin, health, internal, items, users
 from app.api.deps import inject_faults
+from app.api_docs import mount_api_docs
 from app.business_metrics import ACTIVE_USERS
 from app.cache import Cache, make_redis
 from app.config import Settings, get_settings
@@ -59,7 +60,10 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         version=s.APP_VERSION,
         lifespan=lifespan,
         telemetry=FASTAPI_TELEMETRY_OFF,
+        docs_url=None,  # /docs and /redoc come from app/api_docs.py: local assets, no CDN
+        redoc_url=None,
     )
+    mount_api_docs(app)
     obs = setup_observability(app, s, **observability_options)
     app.state.obs = obs
 
