@@ -54,6 +54,7 @@ def program_for(image: str | None, build: bool) -> Program | str:
         if not path:
             return f"no native {tool} at the pinned version (tools/README.md says why)"
         aliases = {n: path for n in names}
+        workdir = _ui_workdir(path) or workdir
         if tool == "prometheus":
             promtool = which_tool("promtool") or "promtool"
             aliases.update({"/bin/promtool": promtool, "promtool": promtool})
@@ -76,6 +77,15 @@ def program_for(image: str | None, build: bool) -> Program | str:
         ep = [] if repo == "python" else [os.path.join(venv_bin, "locust")]
         return Program(entrypoint=ep, workdir="/", aliases={"python": _python(), "python3": _python()})
     return f"no native program is mapped for image {image!r} (tools/runner/programs.py)"
+
+
+def _ui_workdir(binary: str) -> str | None:
+    """Prometheus and Alloy built without their embed tags serve their web UI from a path relative
+    to the working directory; tools/build-ui.sh puts it beside the binary: <name>-ui-<version>/."""
+    cache_dir = Path(binary).parent
+    name, _, version = cache_dir.name.rpartition("-")
+    ui = cache_dir.with_name(f"{name}-ui-{version}")
+    return str(ui) if name in ("prometheus", "alloy") and (ui / ".complete").exists() else None
 
 
 def _python() -> str:
