@@ -26,6 +26,7 @@ else
 	@echo "No Docker engine here: starting the same compose files natively (tools/runner)."
 	$(MAKE) --no-print-directory venv tools
 	$(NATIVE) up
+	$(PY) scripts/silence-not-run.py
 endif
 	@scripts/urls.sh
 
@@ -43,6 +44,7 @@ ifeq ($(ENGINE),docker)
 	ALLOY_APP_LOG_GLOB=/var/log/app/.owned-by-promtail $(COMPOSE) --profile promtail up -d --build --wait
 else
 	ALLOY_APP_LOG_GLOB=/var/log/app/.owned-by-promtail $(NATIVE) up --profile promtail
+	$(PY) scripts/silence-not-run.py
 endif
 
 .PHONY: ps logs

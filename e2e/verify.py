@@ -1,11 +1,15 @@
-"""`make verify`: a signal-flow doctor for a running stack. One PASS/FAIL line per signal.
+"""`make verify`: a signal-flow doctor for a running stack. One line per signal:
+PASS, FAIL, or NOT RUN when a component it needs is not running here (the native runner cannot
+start Loki, Tempo and Grafana; it says so, and so does this). NOT RUN never counts as a pass, and
+a run with nothing passed fails.
 
-metrics   every Prometheus target is up
+metrics   every Prometheus target of a running component is up (no targets at all: FAIL)
 exemplar  the app's latency histogram carries trace_id exemplars
 logs      a fresh request's log line is in Loki, with its trace_id
 traces    an exemplar's trace is in Tempo
 grafana   the four dashboards are provisioned
-alerts    Alertmanager is ready and the alert sink answers
+alloy     Alloy (logs and traces pipeline) is ready and all its components are healthy
+alerts    Prometheus sends to Alertmanager, Alertmanager is ready, the alert sink answers
 """
 
 from __future__ import annotations
@@ -19,12 +23,43 @@ import uuid
 from e2e import lib
 
 
+class NotRun(Exception):
+    """A check whose component is not running here: reported, never counted as passed."""
+
+
+def needs(*services: str) -> None:
+    missing = {s: why for s, why in lib.native_skipped().items() if s in services}
+    if missing:
+        raise NotRun("; ".join(f"{s} is not running here ({why})" for s, why in missing.items()))
+
+
+def _target_host(t: dict) -> str:
+    return t["labels"].get("instance", "").rsplit(":", 1)[0]
+
+
 def check_metrics() -> str:
-    active = lib.get_json(f"{lib.PROM}/api/v1/targets", state="active")["data"]["activeTargets"]
-    down = [f"{t['labels']['job']} ({t['lastError'] or t['health']})" for t in active if t["health"] != "up"]
+    needs("prometheus")
+    if not lib.up(f"{lib.PROM}/-/ready"):
+        raise AssertionError(f"Prometheus is not answering at {lib.PROM} (is the stack up? make up)")
+    skipped = set(lib.native_skipped())
+
+    def scraped():  # right after start a target may not have been scraped yet ("unknown")
+        active = lib.get_json(f"{lib.PROM}/api/v1/targets", state="active")["data"]["activeTargets"]
+        ours = [t for t in active if _target_host(t) not in skipped]
+        return ours if ours and all(t["health"] != "unknown" for t in ours) else None
+
+    try:
+        ours = lib.wait_until("every target scraped once", scraped, timeout=45)
+    except AssertionError as exc:
+        raise AssertionError(f"Prometheus has no scraped targets of running components ({exc})") from None
+    down = [f"{t['labels']['job']} ({t['lastError'] or t['health']})" for t in ours if t["health"] != "up"]
     if down:
         raise AssertionError("targets down: " + ", ".join(down))
-    return f"{len(active)} targets up"
+    not_run = sorted(
+        {t["labels"]["job"] for t in lib.get_json(f"{lib.PROM}/api/v1/targets")["data"]["activeTargets"]}
+        - {t["labels"]["job"] for t in ours}
+    )
+    return f"{len(ours)} targets up" + (f" (not checked, not running here: {', '.join(not_run)})" if not_run else "")
 
 
 def exemplar_trace_ids() -> list[str]:
@@ -38,11 +73,15 @@ def exemplar_trace_ids() -> list[str]:
 
 
 def check_exemplars() -> str:
+    needs("prometheus", "app")
+    for _ in range(5):  # fresh requests, so there is something to carry an exemplar
+        lib.http("GET", f"{lib.APP}/api/v1/items?limit=1")
     ids = lib.wait_until("exemplars", exemplar_trace_ids, timeout=45)
     return f"{len(ids)} exemplars, e.g. trace_id {ids[-1]}"
 
 
 def check_logs() -> str:
+    needs("loki", "alloy", "app")
     rid = f"verify-{uuid.uuid4().hex[:12]}"
     lib.http("GET", f"{lib.APP}/api/v1/items?limit=1", headers={"X-Request-ID": rid})
     # ERROR lines are always kept; an access line may be sampled out, so ask for a failing one too.
@@ -62,6 +101,7 @@ def check_logs() -> str:
 
 
 def check_traces() -> str:
+    needs("tempo", "alloy", "prometheus")
     trace_id = exemplar_trace_ids()[-1]
     trace = lib.wait_until(
         f"trace {trace_id} in Tempo", lambda: lib.get_json(f"{lib.TEMPO}/api/v2/traces/{trace_id}"), timeout=60
@@ -70,6 +110,7 @@ def check_traces() -> str:
 
 
 def check_grafana() -> str:
+    needs("grafana")
     auth = base64.b64encode(f"admin:{lib.secret('GRAFANA_ADMIN_PASSWORD')}".encode()).decode()
     status, body, _ = lib.http(
         "GET", f"{lib.GRAFANA}/api/search?type=dash-db", headers={"Authorization": f"Basic {auth}"}
@@ -81,11 +122,28 @@ def check_grafana() -> str:
     return "4 dashboards provisioned"
 
 
+def check_alloy() -> str:
+    needs("alloy")
+    status, body, _ = lib.http("GET", f"{lib.ALLOY}/-/ready")
+    if status != 200:
+        raise AssertionError(f"Alloy not ready (HTTP {status}: {body[:200]!r})")
+    components = lib.get_json(f"{lib.ALLOY}/api/v0/web/components")
+    bad = [f"{c['localID']} ({c['health']['state']})" for c in components if c["health"]["state"] != "healthy"]
+    if bad:
+        raise AssertionError("Alloy components not healthy: " + ", ".join(bad))
+    return f"Alloy ready, {len(components)} components healthy"
+
+
 def check_alerts() -> str:
-    if not lib.up(f"{lib.ALERTMANAGER}/-/ready"):
-        raise AssertionError("Alertmanager not ready")
+    needs("prometheus", "alertmanager", "alert-sink")
+    ams = lib.get_json(f"{lib.PROM}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
+    if not ams:
+        raise AssertionError("Prometheus has no Alertmanager to send alerts to")
+    status, _, _ = lib.http("GET", f"{lib.ALERTMANAGER}/-/ready")
+    if status != 200:
+        raise AssertionError(f"Alertmanager not ready (HTTP {status})")
     got = lib.get_json(f"{lib.SINK}/alerts")
-    return f"Alertmanager ready; sink holds {len(got) if isinstance(got, list) else '?'} notifications"
+    return f"Prometheus -> Alertmanager ready; sink holds {len(got)} notifications"
 
 
 CHECKS = [
@@ -94,19 +152,29 @@ CHECKS = [
     ("logs", check_logs),
     ("traces", check_traces),
     ("grafana", check_grafana),
+    ("alloy", check_alloy),
     ("alerts", check_alerts),
 ]
 
 
 def main() -> int:
-    failed = 0
+    passed = failed = not_run = 0
     for name, check in CHECKS:
         try:
-            print(f"PASS  {name:9} {check()}", flush=True)
+            result = check()
+        except NotRun as why:
+            not_run += 1
+            print(f"NOT RUN  {name:9} {why}", flush=True)
         except Exception as exc:  # a doctor reports every signal, whatever broke
             failed += 1
-            print(f"FAIL  {name:9} {exc}", flush=True)
-    print(f"{len(CHECKS) - failed} passed, {failed} failed")
+            print(f"FAIL     {name:9} {exc}", flush=True)
+        else:
+            passed += 1
+            print(f"PASS     {name:9} {result}", flush=True)
+    if not passed:
+        failed += 1
+        print("FAIL     nothing passed: is the stack up? (make up)")
+    print(f"{passed} passed, {failed} failed, {not_run} not run")
     return 1 if failed else 0
 
 
