@@ -142,7 +142,7 @@ def alert_rows(notifications: list[dict]) -> list[dict]:
             annotations = a.get("annotations") if isinstance(a.get("annotations"), dict) else {}
             rows.append(
                 {
-                    "time": n["received_at_iso"],
+                    "time": n["received_at_iso"][:19].replace("T", " "),  # seconds are enough to read
                     "status": a.get("status") or n.get("status"),
                     "alertname": labels.get("alertname"),
                     "severity": labels.get("severity"),
