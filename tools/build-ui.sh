@@ -132,9 +132,12 @@ build_alertmanager() {
   test -f "$src/app/dist/mantine/index.html.gz"
   mkdir -p "$out/app/dist/elm"
   cp -r "$src/app/dist/mantine" "$out/app/dist/mantine"
-  # The server only ever serves .gz/.br variants of .html files (ui/web.go), so the page is
-  # stored gzipped.
+  # The server serves only the .br/.gz variants of an .html file, picked by the browser's
+  # Accept-Encoding (ui/web.go; a browser asking for br gets 404 without .br), so both are stored.
   gzip -9 -n -c "$REPO/tools/ui/alertmanager-root.html" >"$out/app/dist/elm/index.html.gz"
+  node -e 'const z = require("zlib"), fs = require("fs");
+    fs.writeFileSync(process.argv[2], z.brotliCompressSync(fs.readFileSync(process.argv[1])))' \
+    "$REPO/tools/ui/alertmanager-root.html" "$out/app/dist/elm/index.html.br"
   rm -rf "$src"
 }
 

@@ -63,7 +63,8 @@ for r in json.load(sys.stdin).get("Replace") or []:
       "$OLDPWD/tools/build-ui.sh" alertmanager || echo "alertmanager UI not built: API only" >&2
       rm -rf ui/app/dist
       if [ -f "$ui/.complete" ]; then cp -r "$ui/app/dist" ui/app/dist
-      else mkdir -p ui/app/dist/elm && gzip -9 -n -c "$OLDPWD/tools/ui/alertmanager-root.html" >ui/app/dist/elm/index.html.gz
+      else  # no npm: at least the page at / (gzip only: browsers asking for br get 404)
+        mkdir -p ui/app/dist/elm && gzip -9 -n -c "$OLDPWD/tools/ui/alertmanager-root.html" >ui/app/dist/elm/index.html.gz
       fi
     fi
     # Alloy's own main lives in a nested module (./collector) that the module zip does not
