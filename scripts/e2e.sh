@@ -32,7 +32,10 @@ trap finish EXIT
 [ "$(id -u)" = 0 ] || { echo "[e2e] needs root (network and mount namespaces)"; exit 1; }
 step stack-up python3 -m tools.runner up --timeout 300 || exit 1
 python3 -m tools.runner ps
+step silence-not-run "$PY" scripts/silence-not-run.py || exit 1
 step signals "$PY" -m pytest -q -p no:cacheprovider e2e/test_signals.py || exit 1
 step loadtest-short scripts/loadtest.sh --profile short --assert-alerts || exit 1
 step outages "$PY" -m pytest -q -s -p no:cacheprovider e2e/test_outage.py || exit 1
 step after-load "$PY" -m pytest -q -p no:cacheprovider e2e/test_after_load.py || exit 1
+# Last, so the pages (and their screenshots) show the alerts the load test fired.
+step ui-pages "$PY" -m pytest -q -s -p no:cacheprovider e2e/test_ui_pages.py || exit 1
