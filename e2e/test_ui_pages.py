@@ -184,8 +184,8 @@ def test_single_page_apps_render_in_a_browser():
     skipped = lib.native_skipped()
     want = [
         ("prometheus", "http://localhost:9090/query", "Execute"),
-        ("alloy", "http://localhost:12345/", "Components"),
-        ("alertmanager", "http://localhost:9093/ui/", "Alerts"),
+        ("alloy", "http://localhost:12345/", "Clustering"),
+        ("alertmanager", "http://localhost:9093/ui/", "Alerts List"),
         ("app", "http://localhost:8000/docs", "swagger-ui"),
     ]
     for service, url, text in want:
