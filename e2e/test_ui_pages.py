@@ -193,3 +193,15 @@ def test_single_page_apps_render_in_a_browser():
             continue
         dom = rendered_dom(browser, url)
         assert text in dom, f"{url}: rendered DOM lacks {text!r}: {dom[:500]}"
+
+
+def test_every_url_make_up_prints_opens_and_nothing_else_is_printed():
+    out = subprocess.run([str(lib.REPO / "scripts" / "urls.sh")], capture_output=True, text=True, timeout=60).stdout
+    urls = re.findall(r"http://localhost:\d+[^\s)]*", out)
+    assert urls, out
+    for url in urls:
+        status = fetch(url)[0]
+        assert status == 200, f"urls.sh printed {url}, which answers HTTP {status}"
+    for service in lib.native_skipped():
+        port = {"grafana": 3000, "loki": 3100, "tempo": 3200, "alloy": 12345}.get(service)
+        assert port is None or f"localhost:{port}" not in out, f"urls.sh printed {service}, which is not running"
