@@ -43,7 +43,8 @@ ALL=(prometheus alertmanager compose alloy)
 build_one() {
   local name=$1 out="$CACHE/$1-$(version_of "$1")" mod ver pkgs dir
   read -r mod ver pkgs <<<"$(recipe "$name")"
-  [ -f "$out/.complete" ] && { echo "cached"; return 0; }
+  # An Alertmanager built before its UI was embedded (no .ui marker) is built again, once.
+  [ -f "$out/.complete" ] && { [ "$name" != alertmanager ] || [ -f "$out/.ui" ]; } && { echo "cached"; return 0; }
   rm -rf "$out"; mkdir -p "$out"
   dir=$(go mod download -json "$mod@$ver" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return 1
   local src="$CACHE/src/$name-$ver"
@@ -62,7 +63,7 @@ for r in json.load(sys.stdin).get("Replace") or []:
       ui="$CACHE/alertmanager-ui-$ALERTMANAGER_VERSION"
       "$OLDPWD/tools/build-ui.sh" alertmanager || echo "alertmanager UI not built: API only" >&2
       rm -rf ui/app/dist
-      if [ -f "$ui/.complete" ]; then cp -r "$ui/app/dist" ui/app/dist
+      if [ -f "$ui/.complete" ]; then cp -r "$ui/app/dist" ui/app/dist && touch "$out/.ui"
       else  # no npm: at least the page at / (gzip only: browsers asking for br get 404)
         mkdir -p ui/app/dist/elm && gzip -9 -n -c "$OLDPWD/tools/ui/alertmanager-root.html" >ui/app/dist/elm/index.html.gz
       fi
