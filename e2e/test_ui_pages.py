@@ -43,10 +43,17 @@ PAGES = [
     ("prometheus-query", "http://localhost:9090/query", "prometheus"),
     ("prometheus-alerts", "http://localhost:9090/alerts", "prometheus"),
     ("prometheus-targets", "http://localhost:9090/targets", "prometheus"),
+    (
+        "prometheus-graph",
+        "http://localhost:9090/query?g0.expr=sum%20by%20(status_code)%20(rate(http_requests_total%5B1m%5D))"
+        "&g0.tab=graph&g0.range_input=15m",
+        "prometheus",
+    ),
     ("alertmanager-root", "http://localhost:9093/", "alertmanager"),
     ("alertmanager-ui", "http://localhost:9093/ui/", "alertmanager"),
     ("alert-sink", "http://localhost:9095/", "alert-sink"),
     ("alloy", "http://localhost:12345/", "alloy"),
+    ("alloy-graph", "http://localhost:12345/graph", "alloy"),
     ("grafana", "http://localhost:3000/", "grafana"),
     ("loki", "http://localhost:3100/ready", "loki"),
     ("tempo", "http://localhost:3200/ready", "tempo"),
@@ -105,7 +112,7 @@ def content_check(name: str, url: str, page: str) -> str:
         return "root page with links" if "<script" not in page else assert_bundle_served(url, page)
     if name == "alertmanager-ui":
         return assert_bundle_served(url, page, 200_000)
-    if name == "alloy":
+    if name.startswith("alloy"):
         assert "Alloy" in page, page[:300]
         return assert_bundle_served(url, page, 200_000)
     if name == "alert-sink":
