@@ -50,7 +50,7 @@ PAGES = [
         "prometheus",
     ),
     ("alertmanager-root", "http://localhost:9093/", "alertmanager"),
-    ("alertmanager-ui", "http://localhost:9093/ui/", "alertmanager"),
+    ("alertmanager-ui", "http://localhost:9093/ui/#/status", "alertmanager"),
     ("alert-sink", "http://localhost:9095/", "alert-sink"),
     ("alloy", "http://localhost:12345/", "alloy"),
     ("alloy-graph", "http://localhost:12345/graph", "alloy"),
@@ -70,6 +70,7 @@ def fetch(url: str) -> tuple[int, str, dict]:
 def script_bundles(url: str, page: str) -> list[str]:
     """Absolute URLs of the page's own <script src> bundles."""
     srcs = re.findall(r'<script[^>]+src="([^"]+)"', page)
+    url = url.split("#")[0]  # a client-side route is not part of the document's address
     base = url if url.endswith("/") else url.rsplit("/", 1)[0] + "/"
     origin = re.match(r"https?://[^/]+", url).group(0)  # type: ignore[union-attr]
     out = []
