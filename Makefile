@@ -8,22 +8,22 @@ SHELL := /bin/bash
 PY       ?= .venv/bin/python
 ENGINE   := $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
 ifeq ($(ENGINE),docker)
-STACK       := docker compose --env-file .env --env-file .env.secrets -f docker-compose.yml -f docker-compose.monitoring.yml
-UP_FLAGS    := -d --build --wait
-LOGS_FLAGS  := -f --tail=100
-ALL_PROFILES := --profile promtail --profile loadtest
-DOWN_CLEAN  := -v --remove-orphans
-NEEDS       :=
+STACK    := docker compose --env-file .env --env-file .env.secrets -f docker-compose.yml -f docker-compose.monitoring.yml
+NEEDS    :=
+AFTER_UP :=
 else
-STACK       := python3 -m tools.runner
-UP_FLAGS    :=
-LOGS_FLAGS  :=
-ALL_PROFILES :=
-DOWN_CLEAN  :=
-NEEDS       := venv tools
+# The runner takes compose's own verbs and flags (tools/README.md), so every target below
+# passes the same arguments to either engine.
+STACK    := python3 -m tools.runner
+NEEDS    := venv tools
+# Natively Loki, Tempo and Grafana do not start: silence the alerts about them, saying why.
+AFTER_UP := $(PY) scripts/silence-not-run.py
 endif
-# `docker compose --profile X up` and `python3 -m tools.runner up --profile X` place it differently.
-up_with = $(if $(filter docker,$(ENGINE)),$(STACK) $(addprefix --profile ,$(1)) up $(UP_FLAGS),$(STACK) up $(addprefix --profile ,$(1)))
+UP_FLAGS     := -d --build --wait
+LOGS_FLAGS   := -f --tail=100
+ALL_PROFILES := --profile promtail --profile loadtest
+DOWN_CLEAN   := -v --remove-orphans
+up_with = $(STACK) $(addprefix --profile ,$(1)) up $(UP_FLAGS)
 
 .PHONY: help
 help: ## list the targets
@@ -38,16 +38,18 @@ secrets: ## generate missing local secrets into .env.secrets (git-ignored)
 up: secrets $(NEEDS) ## start app + monitoring stack and wait until healthy, then print URLs
 	@echo "Starting the stack ($(ENGINE)): $(STACK)"
 	$(call up_with,)
+	$(AFTER_UP)
 	@scripts/urls.sh
 
 .PHONY: down
-down: ## stop the stack (volumes are kept under Docker)
+down: ## stop the stack; volumes are kept (make clean deletes them)
 	$(STACK) $(ALL_PROFILES) down
 
 .PHONY: up-promtail
 up-promtail: export ALLOY_APP_LOG_GLOB := /var/log/app/.owned-by-promtail
 up-promtail: secrets $(NEEDS) ## like up, with legacy Promtail shipping the app's log file instead of Alloy
 	$(call up_with,promtail)
+	$(AFTER_UP)
 	@scripts/urls.sh
 
 .PHONY: ps logs

@@ -1,4 +1,4 @@
-"""Application factory and lifespan. Run: uvicorn app.main:app (one process per container)."""
+"""Application factory and lifespan. Run: python -m app (app/__main__.py; one process per container)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api import admin, health, internal, items, problems, users
 from app.api.deps import inject_faults
+from app.api_docs import mount_api_docs
 from app.body_limit import BodyLimitMiddleware
 from app.business_metrics import ACTIVE_USERS
 from app.cache import Cache, make_redis
@@ -60,9 +61,12 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         version=s.APP_VERSION,
         lifespan=lifespan,
         telemetry=FASTAPI_TELEMETRY_OFF,
+        docs_url=None,  # /docs and /redoc come from app/api_docs.py: local assets, no CDN
+        redoc_url=None,
     )
     # added before the observability middleware, so it runs inside it: 413s are measured
     app.add_middleware(BodyLimitMiddleware, max_bytes=s.MAX_REQUEST_BODY_BYTES)
+    mount_api_docs(app)
     obs = setup_observability(app, s, **observability_options)
     app.state.obs = obs
 

@@ -15,7 +15,8 @@ finish() {
     echo "[e2e] FAILED: service logs follow"; python3 -m tools.runner ps; python3 -m tools.runner logs | tail -n 400
   fi
   if [ -z "${E2E_KEEP:-}" ]; then
-    phase teardown python3 -m tools.runner down
+    # down -v: the next run starts from empty volumes, as CI does
+    phase teardown python3 -m tools.runner down -v
     if ip netns list | grep -q '^obs-'; then echo "[e2e] teardown left namespaces behind"; rc=1; fi
   fi
   phase_summary
@@ -25,9 +26,15 @@ finish() {
 trap finish EXIT
 
 [ "$(id -u)" = 0 ] || { echo "[e2e] needs root (network and mount namespaces)"; exit 1; }
+# The stack publishes 127.0.0.1:5432 and :6379 as compose says; the dev services that
+# `make test` started (scripts/dev-services.sh, ours) hold them, so they stop first.
+scripts/dev-services.sh stop
 phase stack-up python3 -m tools.runner up --timeout 300 || exit 1
 python3 -m tools.runner ps
+phase silence-not-run "$PY" scripts/silence-not-run.py || exit 1
 phase signals "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_signals.py || exit 1
 phase loadtest-short scripts/loadtest.sh --profile short --assert-alerts || exit 1
 phase outages "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_outage.py || exit 1
 phase after-load "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_after_load.py || exit 1
+# Last, so the pages (and their screenshots) show the alerts the load test fired.
+phase ui-pages "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_ui_pages.py || exit 1

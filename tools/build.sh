@@ -44,7 +44,8 @@ build_one() {
   local name=$1 out mod ver pkgs dir
   out=$("$WHICH" --dir "$name") || return 1
   read -r mod ver pkgs <<<"$(recipe "$name")"
-  [ -f "$out/.complete" ] && { echo "cached"; return 0; }
+  # An Alertmanager built before its UI was embedded (no .ui marker) is built again, once.
+  [ -f "$out/.complete" ] && { [ "$name" != alertmanager ] || [ -f "$out/.ui" ]; } && { echo "cached"; return 0; }
   rm -rf "$out" && mkdir -p "$out" || return 1
   dir=$(go mod download -json "$mod@$ver" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return 1
   local src="$CACHE/src/$name-$ver"
@@ -56,10 +57,17 @@ for r in json.load(sys.stdin).get("Replace") or []:
     if r["New"]["Path"].startswith("."): print(r["Old"]["Path"])'); do
       go mod edit -dropreplace="$r"
     done
-    # Alertmanager embeds its web UI from ui/app/dist (built with npm upstream); the
-    # native build serves the API only, so a placeholder page stands in for the UI.
-    if [ "$name" = alertmanager ] && [ ! -d ui/app/dist ]; then
-      mkdir -p ui/app/dist && echo '<p>UI not built (native API-only build)</p>' >ui/app/dist/index.html
+    # Alertmanager embeds its web UI from ui/app/dist: elm/ (the classic UI at /) and mantine/
+    # (the new UI at /ui/), each page stored only as .gz/.br. tools/build-ui.sh builds them into
+    # the cache; without npm, / says so and the API still works.
+    if [ "$name" = alertmanager ]; then
+      ui="$CACHE/alertmanager-ui-$ALERTMANAGER_VERSION"
+      "$OLDPWD/tools/build-ui.sh" alertmanager || echo "alertmanager UI not built: API only" >&2
+      rm -rf ui/app/dist
+      if [ -f "$ui/.complete" ]; then cp -r "$ui/app/dist" ui/app/dist && touch "$out/.ui"
+      else  # no npm: at least the page at / (gzip only: browsers asking for br get 404)
+        mkdir -p ui/app/dist/elm && gzip -9 -n -c "$OLDPWD/tools/ui/alertmanager-root.html" >ui/app/dist/elm/index.html.gz
+      fi
     fi
     # Alloy's own main lives in a nested module (./collector) that the module zip does not
     # carry; its CLI is the exported flowcmd.RootCommand, so a three-line main runs it.

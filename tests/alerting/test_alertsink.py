@@ -88,3 +88,62 @@ def test_rejects_bad_requests(sink):
     assert conn.getresponse().status == 413
     conn.close()
     assert exchange("GET", url + "/alerts") == (200, [])
+
+
+def get_page(url: str) -> tuple[int, dict[str, str], str]:
+    conn = HTTPConnection(url.removeprefix("http://").split("/")[0], timeout=5)
+    conn.request("GET", "/" + url.removeprefix("http://").partition("/")[2])
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    conn.close()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+
+
+def with_links(n: dict, runbook: str, source: str) -> dict:
+    n["alerts"][0]["annotations"]["runbook_url"] = runbook
+    n["alerts"][0]["generatorURL"] = source
+    return n
+
+
+def test_html_view_lists_each_alert_newest_first_with_its_links(sink):
+    _, url = sink
+    assert get_page(url + "/")[2].count("No alerts received yet.") == 1
+    first = with_links(
+        notification("HighErrorRate"), "http://localhost:8000/runbook", "http://localhost:9090/g?x=1&y=2"
+    )
+    assert exchange("POST", url + "/webhook", first)[0] == 200
+    assert (
+        exchange("POST", url + "/webhook", notification("HighErrorRate", status="resolved", receiver="pager"))[0] == 200
+    )
+
+    status, headers, page = get_page(url + "/")
+    assert status == 200
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'none': no script runs
+    assert '<meta http-equiv="refresh" content="10">' in page
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].strip().splitlines()
+    assert len(rows) == 2
+    assert 'class="resolved"' in rows[0] and "pager" in rows[0]  # newest first
+    assert 'class="firing"' in rows[1] and ">HighErrorRate<" in rows[1] and ">warning<" in rows[1]
+    assert "HighErrorRate summary" in rows[1]
+    assert '<a href="http://localhost:8000/runbook" rel="noopener noreferrer">runbook</a>' in rows[1]
+    assert 'href="http://localhost:9090/g?x=1&amp;y=2"' in rows[1]
+    # The same filters as the JSON API.
+    assert get_page(url + "/?receiver=pager")[2].count("<tr class=") == 1
+
+
+def test_html_view_escapes_hostile_labels_and_links(sink):
+    _, url = sink
+    evil = notification('<script>alert("x")</script>')
+    evil["receiver"] = "<b>r</b>"
+    evil["alerts"][0]["labels"]["severity"] = '"><img src=x onerror=alert(1)>'
+    evil["alerts"][0]["annotations"]["summary"] = "</td></tr></table><iframe src=//evil>"
+    with_links(evil, "javascript:alert(1)", 'http://localhost:9090/"onmouseover="alert(1)')
+    assert exchange("POST", url + "/webhook", evil)[0] == 200
+
+    page = get_page(url + "/")[2]
+    for raw in ("<script>", "<img", "<iframe", "<b>r", "javascript:"):
+        assert raw not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert 'href="http://localhost:9090/&quot;onmouseover=&quot;alert(1)"' in page
+    assert page.count("<tr class=") == 1  # the summary did not close the table early

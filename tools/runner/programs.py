@@ -64,6 +64,7 @@ def program_for(service: Service) -> Program:
         if path is None:
             raise ProgramUnavailable(f"no native {tool} at the pinned version (tools/README.md says why)")
         aliases = dict.fromkeys(names, path)
+        workdir = _ui_workdir(path) or workdir
         if tool == "prometheus":
             promtool = which_tool("promtool") or "promtool"
             aliases.update({"/bin/promtool": promtool, "promtool": promtool})
@@ -81,6 +82,15 @@ def program_for(service: Service) -> Program:
         entrypoint = [] if repository == "python" else [str(REPO / ".venv/bin/locust")]
         return Program(entrypoint=entrypoint, aliases={"python": python, "python3": python})
     raise ProgramUnavailable(f"no native program is mapped for image {service.image!r} (tools/runner/programs.py)")
+
+
+def _ui_workdir(binary: str) -> str | None:
+    """Prometheus and Alloy built without their embed tags serve their web UI from a path relative
+    to the working directory; tools/build-ui.sh puts it beside the binary: <name>-ui-<version>/."""
+    cache_dir = Path(binary).parent
+    name, _, version = cache_dir.name.rpartition("-")
+    ui = cache_dir.with_name(f"{name}-ui-{version}")
+    return str(ui) if name in ("prometheus", "alloy") and (ui / ".complete").exists() else None
 
 
 def _python() -> str:
