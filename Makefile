@@ -121,9 +121,10 @@ soak: venv ## steady mixed load on one app process: RSS/series over time, RSS sl
 loadtest: venv secrets ## Locust against the running stack; stages fire named alerts
 	scripts/loadtest.sh
 
-tools: ## build/install the native programs at the pinned versions (cached outside the repo)
+tools: ## build/install the native programs and their web UIs at the pinned versions (cached outside the repo)
 	tools/install-debian.sh
 	tools/build.sh
+	tools/build-ui.sh
 
 test-runner: venv ## the native compose runner against a small real compose project (root)
 	$(PY) -m pytest -q tests/runner

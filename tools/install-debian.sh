@@ -4,8 +4,10 @@
 # (make lint).
 set -euo pipefail
 pkgs=(postgresql redis-server prometheus-postgres-exporter prometheus-redis-exporter
-      iproute2 iptables procps psmisc curl wget wrk util-linux shellcheck)
-# node + npm for the dashboard schema check (grafana/schema-check); any install of them will do
+      iproute2 iptables procps psmisc curl wget wrk util-linux shellcheck
+      chromium)  # chromium: the e2e's screenshots of every UI page (headless)
+# node + npm for the dashboard schema check (grafana/schema-check) and tools/build-ui.sh;
+# any install of them will do
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
