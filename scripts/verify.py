@@ -51,7 +51,7 @@ def exemplar_trace_ids() -> list[str]:
 
 def check_exemplars() -> str:
     stack.traffic(20)  # a fresh stack has kept no trace yet; ~100 requests keep a few (5 % and errors)
-    ids = poll_until("exemplars", exemplar_trace_ids, timeout=45)
+    ids = poll_until("exemplars", exemplar_trace_ids, timeout=45, every=2)
     return f"{len(ids)} exemplars, e.g. trace_id {ids[-1]}"
 
 
@@ -70,14 +70,14 @@ def check_logs() -> str:
         )["data"]["result"]
         return [v for s in res for v in s["values"]]
 
-    lines = poll_until(f"a log line with request_id {rid} in Loki", found, timeout=60)
+    lines = poll_until(f"a log line with request_id {rid} in Loki", found, timeout=60, every=2)
     return f"request {rid} found in Loki ({len(lines)} lines)"
 
 
 def check_traces() -> str:
     trace_id = exemplar_trace_ids()[-1]
     trace = poll_until(
-        f"trace {trace_id} in Tempo", lambda: get_json(f"{stack.TEMPO}/api/v2/traces/{trace_id}"), timeout=60
+        f"trace {trace_id} in Tempo", lambda: get_json(f"{stack.TEMPO}/api/v2/traces/{trace_id}"), timeout=60, every=2
     )
     return f"trace {trace_id} in Tempo ({len(json.dumps(trace))} bytes)"
 
