@@ -112,7 +112,7 @@ def check_logs() -> str:
         )["data"]["result"]
         return [v for s in res for v in s["values"]]
 
-    lines = poll_until(f"a log line with request_id {rid} in Loki", found, timeout=60)
+    lines = poll_until(f"a log line with request_id {rid} in Loki", found, timeout=60, every=2)
     return f"request {rid} found in Loki ({len(lines)} lines)"
 
 
@@ -120,7 +120,7 @@ def check_traces() -> str:
     needs("tempo", "alloy", "prometheus")
     trace_id = exemplar_trace_ids()[-1]
     trace = poll_until(
-        f"trace {trace_id} in Tempo", lambda: get_json(f"{stack.TEMPO}/api/v2/traces/{trace_id}"), timeout=60
+        f"trace {trace_id} in Tempo", lambda: get_json(f"{stack.TEMPO}/api/v2/traces/{trace_id}"), timeout=60, every=2
     )
     return f"trace {trace_id} in Tempo ({len(json.dumps(trace))} bytes)"
 

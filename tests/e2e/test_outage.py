@@ -65,7 +65,7 @@ def test_postgres_down_alert_reaches_the_sink(outage):
 def test_app_recovers_and_the_alert_resolves(outage):
     restarted = time.time()
     runner("start", "postgres", "--timeout", "90")
-    poll_until("app ready again", lambda: request("GET", f"{stack.APP}/health/ready")[0] == 200, timeout=60)
+    poll_until("app ready again", lambda: request("GET", f"{stack.APP}/health/ready")[0] == 200, timeout=60, every=2)
     assert request("GET", f"{stack.APP}/api/v1/items?limit=1")[0] == 200
     got = poll_until(
         "PostgresDown resolved in the alert sink",
@@ -91,8 +91,9 @@ def test_redis_down_reads_come_from_postgres_and_count_as_cache_errors():
             "cache_errors_total in Prometheus",
             lambda: stack.promql('sum(increase(cache_errors_total{job="fastapi-app"}[5m])) > 0'),
             timeout=60,
+            every=2,
         )
         assert errors
     finally:
         runner("start", "redis", "--timeout", "60")
-    poll_until("app ready again", lambda: request("GET", f"{stack.APP}/health/ready")[0] == 200, timeout=60)
+    poll_until("app ready again", lambda: request("GET", f"{stack.APP}/health/ready")[0] == 200, timeout=60, every=2)

@@ -37,7 +37,7 @@ def test_every_prometheus_target_of_a_running_service_is_up():
         return mine if mine and all(t["health"] == "up" for t in mine) else None
 
     try:
-        mine = poll_until("every target up", targets, timeout=90)
+        mine = poll_until("every target up", targets, timeout=90, every=2)
     except AssertionError:
         active = get_json(f"{stack.PROM}/api/v1/targets")["data"]["activeTargets"]
         down = [(t["labels"]["job"], t["scrapeUrl"], t["lastError"]) for t in active if t["health"] != "up"]
@@ -49,8 +49,8 @@ def test_every_prometheus_target_of_a_running_service_is_up():
 
 
 def test_exporters_report_postgres_and_redis_up():
-    assert poll_until("pg_up == 1", lambda: stack.promql("pg_up == 1"), timeout=60)
-    assert poll_until("redis_up == 1", lambda: stack.promql("redis_up == 1"), timeout=60)
+    assert poll_until("pg_up == 1", lambda: stack.promql("pg_up == 1"), timeout=60, every=2)
+    assert poll_until("redis_up == 1", lambda: stack.promql("redis_up == 1"), timeout=60, every=2)
 
 
 def test_app_metrics_carry_exemplars_of_kept_traces_whose_logs_were_kept():
@@ -64,7 +64,7 @@ def test_app_metrics_carry_exemplars_of_kept_traces_whose_logs_were_kept():
         return [e["labels"]["trace_id"] for s in data for e in s["exemplars"] if "trace_id" in e["labels"]]
 
     stack.traffic(20)
-    trace_ids = poll_until("exemplars with trace_id in Prometheus", exemplars, timeout=90)
+    trace_ids = poll_until("exemplars with trace_id in Prometheus", exemplars, timeout=90, every=2)
     assert all(re.fullmatch(r"[0-9a-f]{32}", t) for t in trace_ids), trace_ids[:3]
     log_file = app_log_file()
     if log_file is None:
@@ -93,7 +93,10 @@ def alloy_metric(name: str, **labels: str) -> float:
 def test_alloy_tails_and_parses_the_app_log_file():
     stack.traffic(10)
     lines = poll_until(
-        "Alloy reads app.log", lambda: alloy_metric("loki_source_file_read_lines_total", path="app.log"), timeout=60
+        "Alloy reads app.log",
+        lambda: alloy_metric("loki_source_file_read_lines_total", path="app.log"),
+        timeout=60,
+        every=2,
     )
     assert lines > 0
 
@@ -101,7 +104,7 @@ def test_alloy_tails_and_parses_the_app_log_file():
 def test_alloy_receives_spans_and_tail_samples_them():
     stack.traffic(10)
     accepted = poll_until(
-        "Alloy accepts OTLP spans", lambda: alloy_metric("otelcol_receiver_accepted_spans_total"), timeout=90
+        "Alloy accepts OTLP spans", lambda: alloy_metric("otelcol_receiver_accepted_spans_total"), timeout=90, every=2
     )
     assert accepted > 0
     decided = poll_until(
@@ -111,6 +114,7 @@ def test_alloy_receives_spans_and_tail_samples_them():
             or alloy_metric("otelcol_processor_tail_sampling_count_traces_sampled_total")
         ),
         timeout=120,
+        every=2,
     )
     assert decided > 0
 
@@ -123,7 +127,7 @@ def test_recording_rules_evaluate_on_real_traffic():
     five_minute = [n for n in names if n.endswith("rate5m")]
     assert five_minute, names
     got = poll_until(
-        "5m SLI recording rules have samples", lambda: all(stack.promql(n) for n in five_minute), timeout=120
+        "5m SLI recording rules have samples", lambda: all(stack.promql(n) for n in five_minute), timeout=120, every=2
     )
     assert got
 
