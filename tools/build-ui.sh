@@ -9,8 +9,9 @@
 #                                                ./internal/web/ui/dist: the native runner starts
 #                                                Alloy in this directory.
 #   $CACHE/prometheus-ui-<v>/static/mantine-ui/  Prometheus without `builtinassets` serves
-#                                                ./static/ (web/ui/ui.go): the runner starts
-#                                                Prometheus in this directory.
+#                                                ./static/ when its working directory is not
+#                                                named prometheus, web or ui (web/ui/ui.go): the
+#                                                runner starts Prometheus in this directory.
 #   $CACHE/alertmanager-ui-<v>/app/dist/         Alertmanager always embeds ui/app/dist:
 #                                                tools/build.sh copies this in before `go build`.
 #       mantine/   the new React UI (served at /ui/), built here
