@@ -58,7 +58,7 @@ def check_metrics() -> str:
         return ours if ours and all(t["health"] != "unknown" for t in ours) else None
 
     try:
-        ours = poll_until("every target scraped once", scraped, timeout=45)
+        ours = poll_until("every target scraped once", scraped, timeout=45, every=2)
     except AssertionError as exc:
         raise AssertionError(f"Prometheus has no scraped targets of running components ({exc})") from None
     down = [f"{t['labels']['job']} ({t['lastError'] or t['health']})" for t in ours if t["health"] != "up"]
