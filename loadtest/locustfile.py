@@ -109,8 +109,8 @@ class CreatingUser(ApiUser):
         with self.client.post(f"{API}/items", json=body, name=f"{API}/items", catch_response=True) as resp:
             if resp.status_code == 201:
                 _remember(ITEM_IDS, resp)
-            elif resp.status_code == 422 and owner is not None:
-                resp.success()  # the owner was deleted meanwhile: fine
+            elif resp.status_code == 409 and owner is not None:
+                resp.success()  # the owner was deleted meanwhile (409 Conflict): fine
 
 
 class UpdatingUser(ApiUser):
