@@ -18,7 +18,6 @@ from stub_server import Recorder
 
 from app.api.deps import SessionDep
 from app.api.problems import INPUT_PREVIEW_CHARS
-from app.observability import errors
 from app.schemas import INT4_MAX, INT8_MAX, Problem
 
 MIB = 1024 * 1024
@@ -144,7 +143,7 @@ def sentry_sink():
     recorder = Recorder().start()
     yield recorder
     sentry_sdk.get_client().close()
-    errors._enabled = False
+    sentry_sdk.get_global_scope().set_client(None)
     recorder.stop()
 
 
@@ -160,7 +159,7 @@ class TestHostileInputIsAClear4xx:
             for method, path, request in case.before:
                 assert (await r.client.request(method, path, **request)).status_code < 300
             resp = await r.client.request(case.method, case.path, **case.request)
-            errors.flush()
+            r.obs.reporter.flush(5)
 
             assert resp.status_code == case.status, resp.text[:500]
             assert resp.headers["content-type"] == "application/json"
@@ -208,7 +207,7 @@ class TestDatabaseErrorsCausedByValuesAre4xx:
         dsn = f"http://publickey@127.0.0.1:{sentry_sink.server.server_address[1]}/42"
         async with app_factory(SENTRY_DSN=dsn, extend=_sql_probe) as r:
             resp = await r.client.post(f"/sql-probe/{name}")
-            errors.flush()
+            r.obs.reporter.flush(5)
             assert resp.status_code == SQL[name][2], resp.text[:300]
             assert set(resp.json()) == {"detail"}
             assert "dup@x.co" not in resp.text and "eeee" not in resp.text  # no values, no SQL

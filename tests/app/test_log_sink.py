@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 from helpers import DATABASE_URL, REDIS_URL, ROOT
-from infra import free_port, wait_until
 
 from app.observability.logs import FileSink
+from tests.support.net import free_port, poll_until
 
 
 @contextlib.contextmanager
@@ -53,7 +53,7 @@ def _server(tmp_path: Path, log_file: str) -> Iterator[tuple[httpx.Client, Path,
                 except httpx.HTTPError:
                     return False
 
-            assert wait_until(up, 30), f"server did not start: {err.read_text()[-2000:]}"
+            poll_until(f"the server to start (stderr: {err})", up, 30)
             yield client, out, err
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -80,7 +80,7 @@ def _assert_degraded(client: httpx.Client, out: Path, err: Path, requests: int) 
     for i in range(requests):
         assert client.get("/internal/ping", headers={"X-Request-ID": f"sink-{i}"}).status_code == 200
     expected = {f"sink-{i}" for i in range(requests)}
-    assert wait_until(lambda: expected <= _stdout_request_ids(out), 5), "stdout must keep every line"
+    poll_until("stdout to hold every line", lambda: expected <= _stdout_request_ids(out), 5)
     assert _write_errors(client) > 0, "lost file lines are counted"
     stderr = err.read_text()
     assert "Traceback" not in stderr, stderr[-2000:]

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import ROOT
-from infra import free_port, missing, port_open, wait_until
+
+from tests.support.ci import missing
+from tests.support.net import free_port, poll_until, port_open
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def protected_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     argv[argv.index("--port") + 1] = str(port)
     proc = subprocess.Popen([*argv, "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert wait_until(lambda: port_open(port), 15), "redis did not start"
+        poll_until("redis to listen", lambda: port_open(port), 15)
         yield port, secret
     finally:
         proc.kill()
