@@ -106,7 +106,8 @@ async def metrics_endpoint(request: Request) -> Response:
 
 
 def __getattr__(name: str) -> Any:
-    """`uvicorn app.main:app` builds the app on first access (tests import create_app)."""
+    """`app.main:app` (what `python -m app` serves) is built on first access: importing the
+    module for create_app (tests) builds nothing."""
     if name == "app":
         value = create_app()
         globals()["app"] = value

@@ -1,6 +1,7 @@
 """Prometheus metrics owned by the kit (HTTP, database, cache, app_info) and /metrics.
 
-Names follow the design document. Label children are cached per label tuple, so the
+Names follow Prometheus conventions (base units, `_total` counters) and are the ones the
+rules and dashboards of this repository read. Label children are cached per label tuple, so the
 request path does a dict lookup instead of prometheus_client's labels() (lock + checks).
 Exemplars (trace_id) are attached only for requests whose trace is kept, and /metrics
 negotiates the format: exemplars only appear in OpenMetrics.

@@ -1,4 +1,5 @@
-"""Fixtures: real Postgres and Redis, migrated schema, an app factory with in-memory spans."""
+"""Fixtures: real Postgres and Redis, migrated schema, an app factory with in-memory spans,
+servers of a test's own to stop, crash or pause, and a local Sentry DSN sink."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import sentry_sdk
 from helpers import DATABASE_URL, REDIS_URL, alembic, base_settings, running_app
+from infra import DedicatedPostgres, DedicatedRedis
+from stub_server import Recorder
 
 from tests.support.ci import missing
 from tests.support.net import port_open
@@ -59,3 +63,34 @@ async def app_factory(clean: None, tmp_path: Path):
         return running_app(base_settings(tmp_path, **overrides), extend=extend)
 
     return factory
+
+
+@pytest.fixture
+def dedicated_redis():
+    """A Redis of this test's own: stop(), start(), pause() (SIGSTOP) and resume() are safe."""
+    redis = DedicatedRedis()
+    redis.start()
+    yield redis
+    redis.resume()
+    redis.remove()
+
+
+@pytest.fixture
+def dedicated_postgres():
+    """A migrated Postgres of this test's own: stop(), start() and crash() are safe."""
+    pg = DedicatedPostgres()
+    pg.start()
+    result = alembic(pg.url, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    yield pg
+    pg.remove()
+
+
+@pytest.fixture
+def sentry_sink():
+    """A local Sentry DSN endpoint that records what the real SDK sends."""
+    recorder = Recorder().start()
+    yield recorder
+    sentry_sdk.get_client().close()
+    sentry_sdk.get_global_scope().set_client(None)
+    recorder.stop()

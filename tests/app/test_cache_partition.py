@@ -8,19 +8,9 @@ import asyncio
 import time
 
 import orjson
-import pytest
 from helpers import sample
 from infra import DedicatedRedis
 from redis.asyncio import Redis
-
-
-@pytest.fixture
-def hung_redis():
-    server = DedicatedRedis()
-    server.start()
-    yield server
-    server.resume()
-    server.remove()
 
 
 async def _hang_and_update(r, server: DedicatedRedis, item_id: int) -> None:
@@ -46,11 +36,11 @@ async def _cached_item(r, redis: Redis) -> int:
     return item["id"]
 
 
-async def test_no_stale_read_from_this_process_after_redis_hung(app_factory, hung_redis):
-    redis = Redis.from_url(hung_redis.url)
-    async with app_factory(REDIS_URL=hung_redis.url) as r:
+async def test_no_stale_read_from_this_process_after_redis_hung(app_factory, dedicated_redis):
+    redis = Redis.from_url(dedicated_redis.url)
+    async with app_factory(REDIS_URL=dedicated_redis.url) as r:
         item_id = await _cached_item(r, redis)
-        await _hang_and_update(r, hung_redis, item_id)
+        await _hang_and_update(r, dedicated_redis, item_id)
 
         # every read from now on is the new value, until the cache serves hits again
         hits = sample("cache_hits_total", {"cache_type": "item"})
@@ -66,12 +56,12 @@ async def test_no_stale_read_from_this_process_after_redis_hung(app_factory, hun
     await redis.aclose()
 
 
-async def test_pending_invalidation_reaches_redis_without_further_traffic(app_factory, hung_redis):
+async def test_pending_invalidation_reaches_redis_without_further_traffic(app_factory, dedicated_redis):
     """Another replica reads Redis directly: the old value must disappear by itself."""
-    redis = Redis.from_url(hung_redis.url)
-    async with app_factory(REDIS_URL=hung_redis.url) as r:
+    redis = Redis.from_url(dedicated_redis.url)
+    async with app_factory(REDIS_URL=dedicated_redis.url) as r:
         item_id = await _cached_item(r, redis)
-        await _hang_and_update(r, hung_redis, item_id)
+        await _hang_and_update(r, dedicated_redis, item_id)
         assert r.app.state.res.cache.pending, "the invalidation waits for Redis"
 
         deadline = time.monotonic() + 5
@@ -82,12 +72,12 @@ async def test_pending_invalidation_reaches_redis_without_further_traffic(app_fa
     await redis.aclose()
 
 
-async def test_too_many_pending_invalidations_clear_the_whole_namespace(app_factory, hung_redis, monkeypatch):
+async def test_too_many_pending_invalidations_clear_the_whole_namespace(app_factory, dedicated_redis, monkeypatch):
     from app import cache as cache_module
 
     monkeypatch.setattr(cache_module, "MAX_PENDING", 2)
-    redis = Redis.from_url(hung_redis.url)
-    async with app_factory(REDIS_URL=hung_redis.url) as r:
+    redis = Redis.from_url(dedicated_redis.url)
+    async with app_factory(REDIS_URL=dedicated_redis.url) as r:
         ids = [await _cached_item(r, redis) for _ in range(3)]
         c = r.app.state.res.cache
         c.breaker.failure()  # as if Redis had just failed: invalidations stay pending

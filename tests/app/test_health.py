@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-from helpers import alembic, sample
-from infra import DedicatedPostgres, DedicatedRedis
+from helpers import sample
 
 
 async def test_health_endpoints(app_factory):
@@ -24,24 +22,6 @@ async def test_health_endpoints(app_factory):
         assert ready.status_code == 200
         assert ready.json()["checks"]["postgres"]["status"] == "ok"
         assert ready.json()["checks"]["redis"]["status"] == "ok"
-
-
-@pytest.fixture
-def dedicated_redis():
-    redis = DedicatedRedis()
-    redis.start()
-    yield redis
-    redis.remove()
-
-
-@pytest.fixture
-def dedicated_postgres():
-    pg = DedicatedPostgres()
-    pg.start()
-    result = alembic(pg.url, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    yield pg
-    pg.remove()
 
 
 async def _until(predicate, timeout: float = 10.0):

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import sentry_sdk
 from helpers import ADMIN_TOKEN
 from sqlalchemy import text
 from stub_server import Recorder
@@ -136,15 +135,6 @@ CASES: dict[str, Case] = {
     "unknown item": Case("GET", f"/api/v1/items/{INT4_MAX}", 404),
     "method not allowed": Case("PATCH", "/api/v1/items", 405),
 }
-
-
-@pytest.fixture
-def sentry_sink():
-    recorder = Recorder().start()
-    yield recorder
-    sentry_sdk.get_client().close()
-    sentry_sdk.get_global_scope().set_client(None)
-    recorder.stop()
 
 
 def _sentry_events(recorder: Recorder) -> list[bytes]:

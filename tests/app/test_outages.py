@@ -10,7 +10,6 @@ from collections import Counter
 
 import asyncpg.exceptions as pg
 import pytest
-from helpers import alembic
 from infra import DedicatedPostgres
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -21,16 +20,6 @@ from app.db import is_outage
 # CRASH_TEST_CYCLES=5 CRASH_TEST_WRITES=1000 for a longer run than the default one
 CYCLES = int(os.environ.get("CRASH_TEST_CYCLES", "1"))
 WRITES_PER_PHASE = int(os.environ.get("CRASH_TEST_WRITES", "100"))
-
-
-@pytest.fixture
-def crashable_postgres():
-    server = DedicatedPostgres()
-    server.start()
-    result = alembic(server.url, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    yield server
-    server.remove()
 
 
 def _restart(server: DedicatedPostgres, timeout: float = 60.0) -> None:
@@ -46,14 +35,14 @@ def _restart(server: DedicatedPostgres, timeout: float = 60.0) -> None:
             time.sleep(0.2)
 
 
-async def test_crash_and_restart_under_write_load_loses_no_acknowledged_write(app_factory, crashable_postgres):
+async def test_crash_and_restart_under_write_load_loses_no_acknowledged_write(app_factory, dedicated_postgres):
     statuses: Counter[int] = Counter()
     acked: dict[int, str] = {}
     unexpected: list[tuple[int, str]] = []
     slow_503: list[float] = []
     stop = asyncio.Event()
 
-    async with app_factory(DATABASE_URL=crashable_postgres.url, DB_POOL_SIZE=5, DB_MAX_OVERFLOW=2) as r:
+    async with app_factory(DATABASE_URL=dedicated_postgres.url, DB_POOL_SIZE=5, DB_MAX_OVERFLOW=2) as r:
         # probe every 20 ms instead of every second, so requests do reach the server while
         # it is starting up and recovering (57P03), not only while it is gone
         r.app.state.res.db.breaker.backoff = 0.02
@@ -86,10 +75,10 @@ async def test_crash_and_restart_under_write_load_loses_no_acknowledged_write(ap
             await until(lambda: len(acked) >= WRITES_PER_PHASE, 30)
             for _ in range(CYCLES):
                 failed_before = statuses[503]
-                await asyncio.to_thread(crashable_postgres.crash)
+                await asyncio.to_thread(dedicated_postgres.crash)
                 await until(lambda: statuses[503] >= failed_before + 20, 30)  # noqa: B023
                 before_restart = len(acked)
-                await asyncio.to_thread(_restart, crashable_postgres)
+                await asyncio.to_thread(_restart, dedicated_postgres)
                 await until(lambda: len(acked) >= before_restart + WRITES_PER_PHASE, 60)  # noqa: B023 - healed
         finally:
             stop.set()
@@ -97,7 +86,7 @@ async def test_crash_and_restart_under_write_load_loses_no_acknowledged_write(ap
 
     assert unexpected == [], f"only 2xx and 503 are allowed: {unexpected[:5]} (all: {dict(statuses)})"
     assert statuses[503] >= 20 and not slow_503, f"503s must be fast: {slow_503[:5]}"
-    engine = create_async_engine(crashable_postgres.url)
+    engine = create_async_engine(dedicated_postgres.url)
     async with engine.connect() as conn:
         stored = dict((await conn.execute(text("SELECT id, name FROM items"))).all())
     await engine.dispose()

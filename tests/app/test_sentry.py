@@ -7,8 +7,6 @@ import gzip
 import json
 from pathlib import Path
 
-import pytest
-import sentry_sdk
 from fastapi import Request
 from sqlalchemy import text
 from stub_server import Recorder
@@ -44,15 +42,6 @@ def _crash(app):
     async def crash():
         password = "hun" + "ter2"  # noqa: F841 - a runtime secret in a local variable
         raise ValueError("sentry test boom")
-
-
-@pytest.fixture
-def sentry_sink():
-    recorder = Recorder().start()
-    yield recorder
-    sentry_sdk.get_client().close()
-    sentry_sdk.get_global_scope().set_client(None)
-    recorder.stop()
 
 
 async def test_exception_reaches_sentry_once_scrubbed_with_trace_id(app_factory, sentry_sink):

@@ -152,4 +152,5 @@ def test_tail_sampling_policies(alloy):
     for policy in ("errors", "slow", "kept-by-app"):
         assert counts[(policy, "true")] == 1, f"{policy}: {counts}"
     # 5 % baseline of 63 traces: keeping more than 15 would be a broken policy (p < 1e-6).
-    assert counts[("baseline", "true")] <= 15, counts
+    # Keeping none happens (0.95^63 = 4 %), and then Alloy has no "true" series for it yet.
+    assert counts.get(("baseline", "true"), 0) <= 15, counts
