@@ -135,6 +135,11 @@ k8s-check: venv ## deploy/kubernetes offline: Kubernetes + CRD schemas, promtool
 	@if [ -n "$${CHART_SOURCES:-}" ]; then $(PY) deploy/kubernetes/helm/check_chart_keys.py; else \
 	  echo "NOT RUN: Helm values keys against the charts' values.yaml (needs chart sources in CHART_SOURCES, see deploy/kubernetes/helm/check_chart_keys.py)"; fi
 
+.PHONY: alloy-convert
+alloy-convert: ## Promtail -> Alloy: convert promtail/promtail.yml into converted.alloy (the pinned alloy)
+	alloy=$$(tools/which.sh alloy) && "$$alloy" convert --source-format=promtail --output=converted.alloy promtail/promtail.yml
+	@echo "wrote converted.alloy: compare it with alloy/config.alloy"
+
 .PHONY: locust-ui
 locust-ui: venv secrets ## Locust web UI on http://localhost:8089 (same stages when you press Start)
 ifeq ($(ENGINE),docker)

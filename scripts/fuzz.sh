@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [extra `st run` args...]        (make fuzz)
 #
-#   migrate ──> uvicorn app.main:app on a free loopback port ──> st run (all checks,
+#   migrate ──> python -m app on a free loopback port      ──> st run (all checks,
 #   (alembic)   real Postgres + Redis (TEST_DATABASE_URL,          positive + negative data,
 #               TEST_REDIS_URL, like scripts/test-app.sh)          fixed seed, bounded)
 #                                                            ──> stop uvicorn; fail on any
