@@ -14,7 +14,7 @@ and after), so the always-on traffic is counted too. Reported per service:
     total   CPU seconds per 1,000 requests in the load window (what a site at that rate pays)
     extra   the same minus the idle rate for as long: the per-request (marginal) part
     idle    CPU % with only the always-on traffic (scrapes, rule evaluation, timers)
-    RSS     resident memory at the end, MiB
+    RSS     resident memory at the end, MiB, and its anonymous part (heap, stacks)
 
 Env: BENCH_STACK_REQUESTS (3000), BENCH_STACK_RPS (40), BENCH_STACK_IDLE_S (30),
      BENCH_APP_URL (http://127.0.0.1:8000), OBS_NATIVE_STATE (/var/tmp/obs-native).
@@ -43,7 +43,6 @@ REQUESTS = int(os.environ.get("BENCH_STACK_REQUESTS", "3000"))
 RPS = float(os.environ.get("BENCH_STACK_RPS", "40"))
 IDLE_S = float(os.environ.get("BENCH_STACK_IDLE_S", "30"))
 TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 COUNTER = re.compile(r"^http_requests_total\{[^}]*\}\s+([0-9.e+]+)", re.M)
 
 
@@ -52,9 +51,10 @@ def roots() -> dict[str, list[int]]:
     services = json.loads(STATE.read_text())["services"]
     found: dict[str, list[int]] = {}
     for name, info in services.items():
-        base = name if name in SERVICES else re.sub(r"-\d+$", "", name)  # app-1, app-2: replicas
-        if base in SERVICES and info.get("pid"):
-            found.setdefault(base, []).append(int(info["pid"]))
+        base = info.get("service") or re.sub(r"-\d+$", "", name)  # app-1, app-2: replicas of app
+        pid = (info.get("process") or {}).get("pid")
+        if base in SERVICES and pid:
+            found.setdefault(base, []).append(int(pid))
     missing = [s for s in SERVICES if s not in found]
     if missing:
         sys.exit(f"stack_cost: not running natively: {missing} (make up first; {STATE})")
@@ -89,14 +89,19 @@ def cpu_s(pids: list[int]) -> float:
     return total / TICK
 
 
-def rss_mib(pids: list[int]) -> float:
-    total = 0
+def rss_mib(pids: list[int]) -> tuple[float, float]:
+    """(RSS, its anonymous part) in MiB. The rest is file-backed: mostly the program's own
+    binary (Alloy's is 400 MB, and two Alloy processes share those pages in the page cache)."""
+    rss = anon = 0
     for pid in tree(pids):
         try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+            status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-    return total * PAGE / 2**20
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        rss += int(fields.get("VmRSS", "0 kB").split()[0])
+        anon += int(fields.get("RssAnon", "0 kB").split()[0])
+    return rss / 1024, anon / 1024
 
 
 def served() -> float:
@@ -140,11 +145,12 @@ def main() -> int:
         f"idle window {idle_s:.0f} s ({idle_req:.0f} requests, always-on traffic only); "
         f"load window {busy_s:.0f} s, {busy_req:.0f} requests ({busy_req / busy_s:.1f} req/s)"
     )
-    print(f"{'service':<17}{'total s/1k req':>15}{'extra s/1k req':>15}{'idle CPU %':>11}{'RSS MiB':>9}")
+    print(f"{'service':<17}{'total s/1k req':>15}{'extra s/1k req':>15}{'idle CPU %':>11}{'RSS MiB':>9}{'anon':>6}")
     for s in SERVICES:
         total = busy[s] / busy_req * 1000
         extra = (busy[s] - idle[s] / idle_s * busy_s) / busy_req * 1000
-        print(f"{s:<17}{total:>15.3f}{extra:>15.3f}{100 * idle[s] / idle_s:>11.1f}{rss_mib(pids[s]):>9.0f}")
+        rss, anon = rss_mib(pids[s])
+        print(f"{s:<17}{total:>15.3f}{extra:>15.3f}{100 * idle[s] / idle_s:>11.1f}{rss:>9.0f}{anon:>6.0f}")
     return 0
 
 
