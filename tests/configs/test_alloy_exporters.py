@@ -123,6 +123,29 @@ def test_every_pg_and_redis_metric_the_rules_and_dashboards_query_is_exposed(exp
     assert not missing, f"queried but not exposed by the exporters in Alloy: {missing}"
 
 
+def _drop_rules(job: str) -> list[re.Pattern[str]]:
+    jobs = {
+        j["job_name"]: j for j in yaml.safe_load((REPO / "prometheus/prometheus.yml").read_text())["scrape_configs"]
+    }
+    rules = jobs[job].get("metric_relabel_configs") or []
+    assert all(r["action"] == "drop" and r["source_labels"] == ["__name__"] for r in rules)
+    return [re.compile(r["regex"]) for r in rules]  # Prometheus anchors the regex: fullmatch below
+
+
+def test_dropped_series_are_ones_no_rule_or_dashboard_reads(exporters):
+    used = used_metric_names()
+    for job in ("postgres", "redis"):
+        rules = _drop_rules(job)
+        exposed = set(re.findall(r"^([a-z_0-9]+)", scrape(exporters, job), re.M))
+        dropped = {n for n in exposed if any(r.fullmatch(n) for r in rules)}
+        assert dropped, f"{job}: the drop rules match nothing the exporter exposes"
+        assert not {n for n in used if any(r.fullmatch(n) for r in rules)}, f"{job}: a used metric is dropped"
+    assert "pg_settings_max_connections" in used and not any(
+        r.fullmatch("pg_settings_max_connections") for r in _drop_rules("postgres")
+    )
+
+
+# Last: it stops the dedicated Postgres.
 def test_pg_up_turns_0_when_postgres_stops(exporters, stores):
     poll_until("pg_up 1", lambda: "\npg_up 1" in scrape(exporters, "postgres"), 30)
     stores["pg"].stop()
