@@ -98,8 +98,19 @@ status() {
   return $rc
 }
 
+# The daemons outlive this script, so they must not inherit its caller's descriptors: a caller
+# that runs us under `flock FILE command` would otherwise find FILE locked by Postgres and Redis
+# long after it exited (every later `flock` on that file waits forever).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+  done
+}
+
 case "${1:-}" in
-  start) pg_start; redis_start; status ;;
+  start) close_inherited_fds; pg_start; redis_start; status ;;
   stop) pg_stop; redis_stop ;;
   status) status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
