@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from . import compose, netns, state
-from .console import RunnerError, log
+from .console import log
 from .netns import Network
 from .procs import Stop, terminate
 from .settings import Settings
@@ -49,13 +49,7 @@ def clean(settings: Settings) -> int:
 def stop(settings: Settings, name: str) -> int:
     """Stops a service (every replica) or one instance; `start` runs it again."""
     with state.locked(settings):
-        current = state.load(settings)
-        if current is None:
-            raise RunnerError("the native stack is not up")
-        state.check_owner(settings, current)
-        targets = current.select(name)
-        if not targets:
-            raise RunnerError(f"unknown or skipped service {name}")
+        _, targets = state.named_instances(settings, name)
         terminate([stop for entry in targets.values() if (stop := entry.stop())])
     log(f"stopped {', '.join(targets)}")
     return 0

@@ -124,6 +124,18 @@ def check_owner(settings: Settings, state: State) -> None:
         )
 
 
+def named_instances(settings: Settings, name: str) -> tuple[State, dict[str, Instance]]:
+    """The running stack and the instances `stop`/`start NAME` act on; call it under locked()."""
+    current = load(settings)
+    if current is None:
+        raise RunnerError("the native stack is not up")
+    check_owner(settings, current)
+    targets = current.select(name)
+    if not targets:
+        raise RunnerError(f"unknown or skipped service {name}")
+    return current, targets
+
+
 @contextmanager
 def locked(settings: Settings) -> Iterator[None]:
     """One runner command at a time per state directory; a second one is refused, not queued."""

@@ -166,13 +166,7 @@ def _check_ports(project: Project, programs: dict[str, Program]) -> None:
 def start(settings: Settings, name: str, timeout: float) -> int:
     """Starts a stopped service (every replica) or one instance again, as `docker compose start`."""
     with state.locked(settings):
-        current = state.load(settings)
-        if current is None:
-            raise RunnerError("the native stack is not up")
-        state.check_owner(settings, current)
-        targets = current.select(name)
-        if not targets:
-            raise RunnerError(f"unknown or skipped service {name}")
+        current, targets = state.named_instances(settings, name)
         project = compose.render(settings, current.profiles)
         network = Network(settings.net_prefix, settings.subnet)
         started = []
