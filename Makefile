@@ -81,7 +81,7 @@ run: venv ## run the app natively against local Postgres/Redis (scripts/dev-serv
 	$(PY) -m app
 
 # --- tests -----------------------------------------------------------------------------
-.PHONY: test lint test-kit test-app fuzz test-rules check test-configs test-runner k8s-check e2e bench soak loadtest tools
+.PHONY: test lint test-kit test-app fuzz test-rules check test-configs test-runner k8s-check e2e bench bench-stack soak loadtest tools
 test: lint check test-rules test-configs test-kit test-app test-runner k8s-check fuzz ## lint + every test that needs no running stack
 
 lint: venv ## ruff check + format check, shellcheck (warnings), mypy --strict on the kit and the runner
@@ -114,6 +114,8 @@ e2e: venv tools secrets ## start the stack natively, prove the signals flow, tea
 
 bench: venv ## overhead benchmark: instrumentation on vs off (wrk, one worker)
 	scripts/bench.sh
+bench-stack: venv ## CPU s per 1,000 requests and RSS of Alloy, exporters, Prometheus (stack up natively)
+	$(PY) bench/stack_cost.py
 
 soak: venv ## steady mixed load on one app process: RSS/series over time, RSS slope (SOAK_SECONDS=1800)
 	scripts/soak.sh

@@ -1,14 +1,22 @@
-"""Overhead benchmark: one uvicorn worker per configuration, wrk on loopback, alternating.
+"""Overhead benchmark under production-like settings: one uvicorn worker, wrk on loopback.
 
 For each endpoint (a one-query DB endpoint and a trivial one) and each configuration
-(bare = OBSERVABILITY_ENABLED=false, full = every signal on, single signals, collector
-mode exporting every span), it measures requests/s, p50/p99 latency and the server's CPU
-time per request (utime+stime from /proc/<pid>/stat). All servers run side by side and
-every round measures the configurations back to back (order reversed every other round),
-so slow drifts in background load hit them alike. Reported: the median over rounds, and
-the ratio to bare as the median of per-round ratios (each against the bare run of the
-same round). bare and full run BENCH_ROUNDS rounds, the single-signal configurations
-BENCH_EXTRA_ROUNDS.
+(bare = OBSERVABILITY_ENABLED=false, full = every signal on with app-side sampling,
+full-collector = every span exported for tail sampling in the collector, optional single
+signals), it measures requests/s, p50/p99 latency and the server's CPU time per request
+(utime+stime from /proc/<pid>/stat).
+
+Production-like, because a kinder setup flatters the figures:
+  - the app's stdout (JSON logs) goes to a file, as Docker's json-file driver captures it,
+    and the app also writes its own LOG_FILE, as in compose;
+  - spans go to a live OTLP/gRPC receiver in its own process (bench/otlp_sink.py);
+  - each server runs alone: started, warmed up, measured on both endpoints, stopped, so no
+    idle sibling's timers or GC share the CPU;
+  - wrk -c16 (BENCH_CONNECTIONS).
+Every round runs the configurations back to back, the order reversed every other round, so
+slow drifts in background load hit them alike. Reported: the median over rounds, and the
+ratio to bare as the median of per-round ratios (each against the bare run of the same
+round). bare, full and full-collector run BENCH_ROUNDS rounds, single signals BENCH_EXTRA_ROUNDS.
 
     python -m bench.run            (scripts/bench.sh sets up services and calls this)
 Env: BENCH_DURATION (s, default 4), BENCH_ROUNDS (5), BENCH_EXTRA_ROUNDS (2),
@@ -37,7 +45,7 @@ PY = sys.executable
 DURATION = int(os.environ.get("BENCH_DURATION", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 EXTRA_ROUNDS = int(os.environ.get("BENCH_EXTRA_ROUNDS", "2"))
-MAIN = ("bare", "full")
+MAIN = ("bare", "full", "full-collector")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 RATE = os.environ.get("BENCH_SAMPLE_RATE", "0.05")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -87,7 +95,19 @@ def start_server(name: str, env_extra: dict[str, str], otlp_port: int, logdir: s
         "LOG_FILE": f"{logdir}/{name}.log",
         **env_extra,
     }
-    return start_app(env)  # `python -m app` as in the image: one worker, the kit's access log only
+    # `python -m app` as in the image: one worker, the kit's access log only; stdout captured
+    # to a file as a container runtime does (a pipe nobody reads would block, /dev/null is free).
+    with open(f"{logdir}/{name}.stdout", "a") as stdout:  # the child keeps its own descriptor
+        return start_app(env, output=stdout)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def measure(port: int, pid: int, path: str, duration: float) -> dict[str, float]:
@@ -117,41 +137,36 @@ def ensure_user(port: int) -> int:
 
 
 def main() -> None:
-    names = [n for n in os.environ.get("BENCH_CONFIGS", ",".join(CONFIGS)).split(",") if n]
+    names = [n for n in os.environ.get("BENCH_CONFIGS", ",".join(MAIN)).split(",") if n]
     logdir = tempfile.mkdtemp(prefix="bench-logs-")
     otlp_port = free_port()
     sink_count = f"{logdir}/spans.count"
     sink = subprocess.Popen([PY, str(ROOT / "bench" / "otlp_sink.py"), str(otlp_port), sink_count])
-    servers: dict[str, tuple[subprocess.Popen, int]] = {}
     load_before = os.getloadavg()
     started = time.monotonic()
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
     try:
-        for name in names:
-            servers[name] = start_server(name, CONFIGS[name], otlp_port, logdir)
-        user_id = ensure_user(servers[names[0]][1])
-        results: dict[tuple[str, str], list[dict[str, float]]] = {}
+        proc, port = start_server("setup", OFF, otlp_port, logdir)
+        user_id = ensure_user(port)
+        stop_server(proc)
         for rnd in range(ROUNDS):
-            for endpoint, path in ENDPOINTS.items():
-                active = [n for n in names if n in MAIN or rnd < EXTRA_ROUNDS]
-                order = active if rnd % 2 == 0 else list(reversed(active))
-                for name in order:
-                    proc, port = servers[name]
-                    r = measure(port, proc.pid, path.format(user_id=user_id), DURATION)
-                    r["round"] = rnd
-                    results.setdefault((endpoint, name), []).append(r)
-                    print(
-                        f"round {rnd + 1} {endpoint:<7} {name:<15} {r['rps']:8.0f} rps "
-                        f"p50 {r['p50']:6.2f} ms p99 {r['p99']:6.2f} ms cpu {r['cpu_us']:6.0f} us/req",
-                        flush=True,
-                    )
+            active = [n for n in names if n in MAIN or rnd < EXTRA_ROUNDS]
+            order = active if rnd % 2 == 0 else list(reversed(active))
+            for name in order:
+                proc, port = start_server(name, CONFIGS[name], otlp_port, logdir)
+                try:
+                    for endpoint, path in ENDPOINTS.items():
+                        r = measure(port, proc.pid, path.format(user_id=user_id), DURATION)
+                        r["round"] = rnd
+                        results.setdefault((endpoint, name), []).append(r)
+                        print(
+                            f"round {rnd + 1} {endpoint:<7} {name:<15} {r['rps']:8.0f} rps "
+                            f"p50 {r['p50']:6.2f} ms p99 {r['p99']:6.2f} ms cpu {r['cpu_us']:6.0f} us/req",
+                            flush=True,
+                        )
+                finally:
+                    stop_server(proc)
     finally:
-        for proc, _ in servers.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc, _ in servers.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         sink.send_signal(signal.SIGTERM)
         sink.wait(timeout=10)
     report(results, names, load_before, time.monotonic() - started, sink_count)
@@ -160,8 +175,9 @@ def main() -> None:
 def report(results, names, load_before, elapsed, sink_count) -> None:
     print()
     print(
-        f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s; rounds: {ROUNDS} (bare, full), {EXTRA_ROUNDS} (others); "
-        f"medians; TRACE_SAMPLE_RATE={RATE}; 1 uvicorn worker; {os.cpu_count()} CPUs"
+        f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s; rounds: {ROUNDS} ({', '.join(MAIN)}), {EXTRA_ROUNDS} (others); "
+        f"medians; TRACE_SAMPLE_RATE={RATE}; 1 uvicorn worker, each server alone; stdout to a file; "
+        f"live OTLP sink; {os.cpu_count()} CPUs"
     )
     print(f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; took {elapsed:.0f}s")
     header = (

@@ -32,6 +32,8 @@ else missing_tool "promtool check config prometheus/prometheus.yml" "promtool no
 if alloy=$(tools/which.sh alloy 2>/dev/null); then
   check "alloy validate alloy/config.alloy" "$alloy" validate alloy/config.alloy
   check "alloy fmt --test alloy/config.alloy (canonical formatting)" "$alloy" fmt --test alloy/config.alloy
+  check "alloy validate alloy/exporters.alloy" "$alloy" validate alloy/exporters.alloy
+  check "alloy fmt --test alloy/exporters.alloy (canonical formatting)" "$alloy" fmt --test alloy/exporters.alloy
 else missing_tool "alloy validate alloy/config.alloy" "alloy not found (make tools)"; fi
 
 # --- Compose -----------------------------------------------------------------------------

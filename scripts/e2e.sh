@@ -33,6 +33,8 @@ phase stack-up python3 -m tools.runner up --timeout 300 || exit 1
 python3 -m tools.runner ps
 phase silence-not-run "$PY" scripts/silence-not-run.py || exit 1
 phase signals "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_signals.py || exit 1
+# Before any load: the always-on traffic alone fills every panel within two minutes of start.
+phase first-open "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_first_open.py || exit 1
 phase loadtest-short scripts/loadtest.sh --profile short --assert-alerts || exit 1
 phase outages "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_outage.py || exit 1
 phase after-load "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_after_load.py || exit 1

@@ -33,8 +33,6 @@ NATIVE = {
     "COMPOSE_VERSION": ("compose", "built from source (docker-compose config)"),
     "POSTGRES_VERSION": ("postgresql", "Debian package"),
     "REDIS_VERSION": ("redis-server", "Debian package"),
-    "POSTGRES_EXPORTER_VERSION": ("prometheus-postgres-exporter", "Debian package"),
-    "REDIS_EXPORTER_VERSION": ("prometheus-redis-exporter", "Debian package"),
     "PYTHON_VERSION": (None, "the venv's interpreter (uv sync --python)"),
     "LOCUST_VERSION": (None, "Python package in the venv (uv.lock)"),
 }

@@ -30,8 +30,8 @@ SERVICES = {
     "promtail",
     "tempo",
     "grafana",
-    "postgres-exporter",
-    "redis-exporter",
+    "alloy-exporters",
+    "traffic",
     "locust",
 }
 
@@ -163,7 +163,8 @@ def test_redis_requires_a_password_that_stays_out_of_argv():
     assert redis["command"][:2] == ["redis-server", "/run/secrets/redis_auth.conf"]
     assert "--requirepass" not in redis["command"] and redis.get("user") == "redis"
     assert "--askpass" in " ".join(redis["healthcheck"]["test"])
-    assert "-redis.password-file=/run/secrets/redis_exporter_auth.json" in services()["redis-exporter"]["command"]
+    # The exporter reads the same secret file (alloy/exporters.alloy), never a flag or variable.
+    assert "redis_password" in {s["source"] for s in services()["alloy-exporters"]["secrets"]}
     assert services()["app"]["environment"]["REDIS_PASSWORD_FILE"] == "/run/secrets/redis_password"
 
 

@@ -48,8 +48,6 @@ SIMPLE = {
     "grafana/promtail": ("promtail", "/", ["/usr/bin/promtail", "promtail"]),
     "grafana/tempo": ("tempo", "/", ["/tempo", "tempo"]),
     "grafana/grafana": ("grafana", "/usr/share/grafana", ["grafana"]),
-    "prometheuscommunity/postgres-exporter": ("postgres_exporter", "/", ["/bin/postgres_exporter"]),
-    "oliver006/redis_exporter": ("redis_exporter", "/", ["/redis_exporter"]),
 }
 
 
