@@ -35,6 +35,7 @@ NATIVE = {
     "REDIS_VERSION": ("redis-server", "Debian package"),
     "POSTGRES_EXPORTER_VERSION": ("prometheus-postgres-exporter", "Debian package"),
     "REDIS_EXPORTER_VERSION": ("prometheus-redis-exporter", "Debian package"),
+    "HAPROXY_VERSION": ("haproxy", "Debian package"),
     "PYTHON_VERSION": (None, "the venv's interpreter (uv sync --python)"),
     "LOCUST_VERSION": (None, "Python package in the venv (uv.lock)"),
 }
