@@ -66,7 +66,7 @@ def test_prometheus_scrapes_every_replica_as_its_own_target(replicas):
     assert len(targets) == len(replicas) == REPLICAS, [t["labels"]["instance"] for t in targets]
 
 
-def test_the_load_balancer_passes_traceparent_and_request_id_through():
+def test_the_load_balancer_passes_traceparent_and_request_id_through(replicas):
     # The low 56 bits of a trace id decide the keep/drop sampling (app/observability/context.py):
     # near zero, this request is kept, so its access log line is written whatever the sample rate.
     trace_id = secrets.token_hex(9) + "00000000000001"
