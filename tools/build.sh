@@ -44,8 +44,7 @@ build_one() {
   local name=$1 out mod ver pkgs dir
   out=$("$WHICH" --dir "$name") || return 1
   read -r mod ver pkgs <<<"$(recipe "$name")"
-  # An Alertmanager built before its UI was embedded (no .ui marker) is built again, once.
-  [ -f "$out/.complete" ] && { [ "$name" != alertmanager ] || [ -f "$out/.ui" ]; } && { echo "cached"; return 0; }
+  is_built "$name" "$out" && { echo "cached"; return 0; }
   rm -rf "$out" && mkdir -p "$out" || return 1
   dir=$(go mod download -json "$mod@$ver" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return 1
   local src="$CACHE/src/$name-$ver"
@@ -106,6 +105,10 @@ GO
   touch "$out/.complete"
 }
 
+# Built and complete. An Alertmanager built before its UI was embedded (no .ui marker) counts as
+# not built, so it is built again, once.
+is_built() { [ -f "$2/.complete" ] && { [ "$1" != alertmanager ] || [ -f "$2/.ui" ]; }; }
+
 # build_one under the tool's lock, logging to logs/NAME.log once the lock is held: a run that
 # waited, or finds the tool built, leaves the log of the build that made it alone.
 locked_build() {
@@ -113,7 +116,7 @@ locked_build() {
   dir=$("$WHICH" --dir "$name") || return 1
   (
     flock -n 9 || { echo "[tools] $name: waiting for another build ($dir.lock)"; flock 9; } || exit 1
-    [ -f "$dir/.complete" ] && { echo "[tools] $name: cached"; exit 0; }
+    is_built "$name" "$dir" && { echo "[tools] $name: cached"; exit 0; }
     build_one "$name" >"$CACHE/logs/$name.log" 2>&1
   ) 9>"$dir.lock"
 }
