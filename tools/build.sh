@@ -60,7 +60,7 @@ for r in json.load(sys.stdin).get("Replace") or []:
     # (the new UI at /ui/), each page stored only as .gz/.br. tools/build-ui.sh builds them into
     # the cache; without npm, / says so and the API still works.
     if [ "$name" = alertmanager ]; then
-      ui="$CACHE/alertmanager-ui-$ALERTMANAGER_VERSION"
+      ui="$CACHE/alertmanager-ui-$ver"
       "$OLDPWD/tools/build-ui.sh" alertmanager || echo "alertmanager UI not built: API only" >&2
       rm -rf ui/app/dist
       if [ -f "$ui/.complete" ]; then cp -r "$ui/app/dist" ui/app/dist && touch "$out/.ui"
