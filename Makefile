@@ -19,6 +19,11 @@ NEEDS    := venv tools
 # Natively Loki, Tempo and Grafana do not start: silence the alerts about them, saying why.
 AFTER_UP := $(PY) scripts/silence-not-run.py
 endif
+# `make up REPLICAS=3`: that many app replicas behind the load balancer (compose reads
+# APP_REPLICAS for the app's deploy.replicas; default 1).
+ifdef REPLICAS
+export APP_REPLICAS := $(REPLICAS)
+endif
 UP_FLAGS     := -d --build --wait
 LOGS_FLAGS   := -f --tail=100
 ALL_PROFILES := --profile promtail --profile loadtest

@@ -6,7 +6,10 @@
 | latency_ms         | sleeps that long before the handler runs         | HighLatencyP99 (>= 1000), LatencyErrorBudgetBurn |
 | slow_query_ms      | one `SELECT pg_sleep()` per DB-backed request    | DatabaseQueriesSlow (p95 > 0.25 s: >= 300)  |
 
-Start values come from FAULT_* env variables; GET/PUT /admin/faults changes them.
+Start values come from FAULT_* env variables; GET/PUT /admin/faults changes them. Behind a load
+balancer a PUT reaches one replica only, so the switches are shared through Redis: PUT stores
+them under SHARED_KEY and every replica adopts the stored value within a second (`follow`).
+While Redis is unreachable each replica keeps the switches it has.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import random
 
-from pydantic import BaseModel, Field
+import structlog
+from pydantic import BaseModel, Field, ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.config import Settings
 from app.schemas import JsonFloat, JsonInt
@@ -38,9 +44,46 @@ class InjectedFault(Exception):
     """Turned into a plain 500 response by an exception handler (not sent to Sentry)."""
 
 
+SHARED_KEY = "faults:config"
+log = structlog.get_logger(__name__)
+
+
 class Faults:
-    def __init__(self, config: FaultConfig) -> None:
+    def __init__(self, config: FaultConfig, shared: Redis | None = None, poll_seconds: float = 1.0) -> None:
         self.config = config
+        self._shared = shared  # a client of its own: not instrumented, so polling makes no spans
+        self._poll_seconds = poll_seconds
+
+    async def set(self, config: FaultConfig) -> bool:
+        """Applies the switches here and shares them; False when only this replica has them."""
+        self.config = config
+        if self._shared is None:
+            return True
+        try:
+            await self._shared.set(SHARED_KEY, config.model_dump_json())
+        except (RedisError, OSError):
+            log.warning("fault switches set on this replica only: redis unreachable")
+            return False
+        return True
+
+    async def follow(self) -> None:
+        """For the process's life: adopts the switches a PUT on any replica stored."""
+        if self._shared is None:
+            return
+        failing = False
+        while True:
+            try:
+                raw = await self._shared.get(SHARED_KEY)
+                if raw is not None:
+                    self.config = FaultConfig.model_validate_json(raw)
+                if failing:
+                    log.info("fault switches shared again")
+                failing = False
+            except (RedisError, OSError, ValidationError) as exc:
+                if not failing:  # one line per outage, not one per second
+                    log.warning("fault switches not shared: keeping these", error=type(exc).__name__)
+                failing = True
+            await asyncio.sleep(self._poll_seconds)
 
     async def before_request(self) -> None:
         c = self.config

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -38,19 +40,26 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         obs.instrument_redis(redis)
         http = httpx.AsyncClient(timeout=s.ENRICH_TIMEOUT_SECONDS)
         obs.instrument_httpx(http)
+        faults_redis = make_redis(s)  # left uninstrumented: the once-a-second poll is no traffic
+        faults = Faults(FaultConfig.from_settings(s), shared=faults_redis)
+        follow = asyncio.create_task(faults.follow())
         app.state.res = Resources(
             settings=s,
             db=Database(engine, make_sessionmaker(engine)),
             redis=redis,
             cache=Cache(redis, s, recorder=obs.recorder),
             http=http,
-            faults=Faults(FaultConfig.from_settings(s)),
+            faults=faults,
         )
         log.info("application started", version=s.APP_VERSION, environment=s.APP_ENV)
         try:
             yield
         finally:
             log.info("application stopping")
+            follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow
+            await faults_redis.aclose()
             await http.aclose()
             await app.state.res.cache.aclose()  # closes redis; stops the invalidation retry
             await engine.dispose()

@@ -36,6 +36,13 @@ if alloy=$(tools/which.sh alloy 2>/dev/null); then
   check "alloy fmt --test alloy/exporters.alloy (canonical formatting)" "$alloy" fmt --test alloy/exporters.alloy
 else missing_tool "alloy validate alloy/config.alloy" "alloy not found (make tools)"; fi
 
+# --- HAProxy (the load balancer): Debian's haproxy is the version .env pins for the image ---
+if command -v haproxy >/dev/null 2>&1; then
+  # -c parses the whole file and resolves nothing at check time (init-addr none)
+  check "haproxy -c haproxy/haproxy.cfg ($(haproxy -v | head -1 | awk '{print $3}'))" \
+    haproxy -c -q -f "$PWD/haproxy/haproxy.cfg"
+else missing_tool "haproxy -c haproxy/haproxy.cfg" "haproxy not found (tools/install-debian.sh)"; fi
+
 # --- Compose -----------------------------------------------------------------------------
 if compose=$(tools/which.sh docker-compose 2>/dev/null); then
   files=(--env-file .env -f docker-compose.yml -f docker-compose.monitoring.yml)

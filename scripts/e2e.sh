@@ -7,6 +7,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 PY=${PY:-.venv/bin/python}
+# Two app replicas behind the load balancer for the whole run: every check below goes through
+# HAProxy on 127.0.0.1:8000, and tests/e2e/test_replicas.py checks the replicas themselves.
+export APP_REPLICAS=${APP_REPLICAS:-2}
 . scripts/lib/report.sh
 t_start=$SECONDS
 finish() {
@@ -35,6 +38,7 @@ phase silence-not-run "$PY" scripts/silence-not-run.py || exit 1
 phase signals "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_signals.py || exit 1
 # Before any load: the always-on traffic alone fills every panel within two minutes of start.
 phase first-open "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_first_open.py || exit 1
+phase replicas "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_replicas.py || exit 1
 phase loadtest-short scripts/loadtest.sh --profile short --assert-alerts || exit 1
 phase outages "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_outage.py || exit 1
 phase after-load "$PY" -m pytest -q -s -p no:cacheprovider tests/e2e/test_after_load.py || exit 1

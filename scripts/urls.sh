@@ -7,7 +7,7 @@ pw=$(sed -n 's/^GRAFANA_ADMIN_PASSWORD=//p' .env.secrets 2>/dev/null)
 
 # name | URL to open | URL that must answer 2xx/3xx | note
 rows=(
-  "App (FastAPI)|http://localhost:8000/docs|http://127.0.0.1:8000/health/live|API docs; metrics: http://localhost:8000/metrics"
+  "App (FastAPI)|http://localhost:8000/docs|http://127.0.0.1:8000/health/live|API docs, through the load balancer (HAProxy); per-replica metrics are in Prometheus"
   "Grafana|http://localhost:3000|http://127.0.0.1:3000/api/health|login: admin / ${pw:-<see .env.secrets>}"
   "Prometheus|http://localhost:9090|http://127.0.0.1:9090/-/ready|alerts: http://localhost:9090/alerts"
   "Alertmanager|http://localhost:9093|http://127.0.0.1:9093/-/ready|new UI: http://localhost:9093/ui/"

@@ -33,6 +33,7 @@ NATIVE = {
     "COMPOSE_VERSION": ("compose", "built from source (docker-compose config)"),
     "POSTGRES_VERSION": ("postgresql", "Debian package"),
     "REDIS_VERSION": ("redis-server", "Debian package"),
+    "HAPROXY_VERSION": ("haproxy", "Debian package"),
     "PYTHON_VERSION": (None, "the venv's interpreter (uv sync --python)"),
     "LOCUST_VERSION": (None, "Python package in the venv (uv.lock)"),
 }

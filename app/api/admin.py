@@ -44,6 +44,7 @@ async def get_faults(res: AdminDep) -> FaultConfig:
 
 @router.put("/faults", response_model=FaultConfig, responses=problems(400, 413, 422))
 async def put_faults(config: FaultConfig, res: AdminDep) -> FaultConfig:
-    res.faults.config = config  # replaces all three; missing fields are 0
-    log.warning("fault injection changed", **config.model_dump())
+    # replaces all three (missing fields are 0) here, and on every replica through Redis
+    shared = await res.faults.set(config)
+    log.warning("fault injection changed", shared=shared, **config.model_dump())
     return config

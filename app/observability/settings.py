@@ -6,10 +6,17 @@ pydantic-settings class per process (see app/config.py).
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _hostname() -> str:
+    """This host's name, reduced to characters safe in a file name and a label value."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:253] or "unknown"
 
 
 class ObservabilitySettings(BaseSettings):
@@ -19,6 +26,9 @@ class ObservabilitySettings(BaseSettings):
     APP_NAME: str = Field(default="fastapi-app", validation_alias=AliasChoices("APP_NAME", "OTEL_SERVICE_NAME"))
     APP_VERSION: str = "1.0.0"
     APP_ENV: Literal["development", "production"] = "development"
+    # OTel `service.instance.id`: tells the replicas of one service apart in traces. The
+    # hostname is unique per container (Docker: the container ID; Kubernetes: the pod name).
+    SERVICE_INSTANCE_ID: str = Field(default_factory=_hostname, min_length=1, max_length=253)
 
     # --- master switch + one switch per signal ----------------------------------------
     OBSERVABILITY_ENABLED: bool = True
@@ -30,7 +40,9 @@ class ObservabilitySettings(BaseSettings):
     # --- logging -----------------------------------------------------------------------
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["auto", "json", "console"] = "auto"  # auto: json in production
-    LOG_FILE: str | None = None  # rotating JSON-lines file in addition to stdout
+    # Rotating JSON-lines file in addition to stdout. `{hostname}` in it becomes this host's
+    # name, so replicas sharing one log volume write one file each (app-{hostname}.log).
+    LOG_FILE: str | None = None
     LOG_FILE_MAX_BYTES: int = Field(default=50 * 1024 * 1024, ge=1024)
     LOG_FILE_BACKUP_COUNT: int = Field(default=3, ge=0)
     LOG_SAMPLE_WARNING: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -61,6 +73,16 @@ class ObservabilitySettings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("SERVICE_INSTANCE_ID", mode="before")
+    @classmethod
+    def _empty_is_hostname(cls, value: object) -> object:
+        return value or _hostname()
+
+    @field_validator("LOG_FILE")
+    @classmethod
+    def _hostname_placeholder(cls, value: str | None) -> str | None:
+        return value.replace("{hostname}", _hostname()) if value else value
 
     # effective switches: the master switch wins
     @property

@@ -48,6 +48,7 @@ def setup_tracing(
         {
             "service.name": s.APP_NAME,
             "service.version": s.APP_VERSION,
+            "service.instance.id": s.SERVICE_INSTANCE_ID,
             "deployment.environment.name": s.APP_ENV,
         }
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from helpers import ADMIN_TOKEN, count_above, sample
 
 H = {"X-Admin-Token": ADMIN_TOKEN}
@@ -63,3 +65,19 @@ async def test_env_sets_start_values(app_factory):
             "latency_ms": 5,
             "slow_query_ms": 7,
         }
+
+
+async def test_a_switch_set_on_one_replica_reaches_the_others(app_factory):
+    # Two app processes on one Redis, as replicas behind a load balancer: a PUT reaches one.
+    async with app_factory() as first, app_factory() as second:
+        put = await first.client.put("/admin/faults", json={"latency_ms": 7}, headers=H)
+        assert put.status_code == 200
+
+        async def second_sees_it() -> bool:
+            return (await second.client.get("/admin/faults", headers=H)).json()["latency_ms"] == 7
+
+        deadline = asyncio.get_running_loop().time() + 5
+        while not await second_sees_it():
+            assert asyncio.get_running_loop().time() < deadline, "the second replica never adopted the switch"
+            await asyncio.sleep(0.1)
+        await first.client.put("/admin/faults", json={}, headers=H)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 
 from helpers import ROOT
 
@@ -27,3 +28,12 @@ def test_master_switch_wins_over_signal_switches():
     assert not (s.metrics_on or s.tracing_on or s.access_log_on or s.sampling_on or s.sentry_on)
     s = Settings(_env_file=None, TRACING_ENABLED=False)
     assert s.metrics_on and not s.tracing_on and s.json_logs is False
+
+
+def test_each_replica_gets_its_own_log_file_and_instance_id(monkeypatch):
+    monkeypatch.setattr(socket, "gethostname", lambda: "app-2")
+    s = Settings(LOG_FILE="/var/log/app/app-{hostname}.log", SERVICE_INSTANCE_ID="")
+    assert s.LOG_FILE == "/var/log/app/app-app-2.log"
+    assert s.SERVICE_INSTANCE_ID == "app-2"
+    monkeypatch.setattr(socket, "gethostname", lambda: "../../etc/x y")  # never a path out of the folder
+    assert Settings(LOG_FILE="/logs/app-{hostname}.log").LOG_FILE == "/logs/app-.._.._etc_x_y.log"

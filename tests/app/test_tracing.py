@@ -3,6 +3,7 @@ exclusions, W3C propagation, and a dead collector that must not hurt requests.""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -58,6 +59,7 @@ async def test_kept_request_exports_server_and_one_span_per_query(app_factory, d
         res = root.resource.attributes
         assert res["service.name"] == "fastapi-app" and res["service.version"] == "1.0.0-test"
         assert res["deployment.environment.name"] == "production"
+        assert res["service.instance.id"] == socket.gethostname()  # tells replicas apart
 
 
 async def test_app_mode_drops_unkept_and_keeps_errors_and_slow(app_factory):

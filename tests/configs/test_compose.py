@@ -18,6 +18,7 @@ from tests.support.compose import FILES, compose_config
 ONE_SHOTS = {"migrate"}
 SERVICES = {
     "app",
+    "lb",
     "migrate",
     "postgres",
     "redis",

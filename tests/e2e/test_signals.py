@@ -66,17 +66,18 @@ def test_app_metrics_carry_exemplars_of_kept_traces_whose_logs_were_kept():
     stack.traffic(20)
     trace_ids = poll_until("exemplars with trace_id in Prometheus", exemplars, timeout=90, every=2)
     assert all(re.fullmatch(r"[0-9a-f]{32}", t) for t in trace_ids), trace_ids[:3]
-    log_file = app_log_file()
-    if log_file is None:
+    log_files = app_log_files()
+    if not log_files:
         pytest.fail("the app's log volume is not visible from here (native runner state missing)")
-    logged = {json.loads(line).get("trace_id") for line in log_file.read_text().splitlines() if line.startswith("{")}
+    lines = [line for f in log_files for line in f.read_text().splitlines() if line.startswith("{")]
+    logged = {json.loads(line).get("trace_id") for line in lines}
     assert set(trace_ids) & logged, "a kept trace (exemplar) also keeps its log lines"
 
 
-def app_log_file() -> Path | None:
+def app_log_files() -> list[Path]:
+    """Every replica's log file (app-<hostname>.log) on the shared volume."""
     state = stack.NATIVE_STATE / "volumes"
-    hits = sorted(state.glob("*app-logs*/app.log")) if state.exists() else []
-    return hits[0] if hits else None
+    return sorted(state.glob("*app-logs*/app-*.log")) if state.exists() else []
 
 
 def alloy_metric(name: str, **labels: str) -> float:
@@ -93,8 +94,8 @@ def alloy_metric(name: str, **labels: str) -> float:
 def test_alloy_tails_and_parses_the_app_log_file():
     stack.traffic(10)
     lines = poll_until(
-        "Alloy reads app.log",
-        lambda: alloy_metric("loki_source_file_read_lines_total", path="app.log"),
+        "Alloy reads the app's log files (app-<hostname>.log)",
+        lambda: alloy_metric("loki_source_file_read_lines_total", path="/app-"),
         timeout=60,
         every=2,
     )

@@ -75,6 +75,10 @@ def program_for(service: Service) -> Program:
     if repository == "redis":
         server = shutil.which("redis-server") or "redis-server"
         return Program(entrypoint=[], workdir="/data", launcher="redis", aliases={"redis-server": server})
+    if repository == "haproxy":  # Debian's haproxy: the version .env pins for the image
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        # STOPSIGNAL SIGUSR1: a soft stop, established connections finish
+        return Program(entrypoint=[], aliases={"haproxy": haproxy}, stop_signal="SIGUSR1")
     if repository in ("python", "locustio/locust"):
         python = _python()
         entrypoint = [] if repository == "python" else [str(REPO / ".venv/bin/locust")]
