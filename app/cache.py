@@ -34,8 +34,6 @@ What this cannot cover, and what bounds it (CACHE_TTL_SECONDS, 60 s by default):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -47,6 +45,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from app.background import BackgroundLoop
 from app.breaker import Breaker
 from app.config import Settings
 from app.observability.metrics import MetricsRecorder
@@ -91,7 +90,7 @@ class Cache:
         self.pending: dict[int, int] = {}  # item id -> sequence number of its last invalidation
         self.pending_all = False  # too many ids: delete the whole item namespace
         self._seq = 0
-        self._retry: asyncio.Task[None] | None = None
+        self._retry = BackgroundLoop(self._retry_round, every=backoff)
 
     async def _call(self, cache_type: str, op: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
         """Run `op` through the breaker, after flushing pending invalidations.
@@ -138,21 +137,16 @@ class Cache:
                 del self.pending[item_id]
 
     def _retry_later(self) -> None:
-        if self._retry is None or self._retry.done():
-            self._retry = asyncio.get_running_loop().create_task(self._retry_loop())
+        self._retry.start()
 
-    async def _retry_loop(self) -> None:
-        """Flush pending invalidations as soon as Redis answers, even without traffic here
-        (other replicas read the same keys)."""
-        while self.pending or self.pending_all:
-            await asyncio.sleep(self.breaker.backoff)
-            await self._call(ITEM_CACHE, _noop)
+    async def _retry_round(self) -> bool:
+        """Flushes pending invalidations as soon as Redis answers, even without traffic here
+        (other replicas read the same keys); the loop ends when none are left."""
+        await self._call(ITEM_CACHE, _noop)
+        return bool(self.pending or self.pending_all)
 
     async def aclose(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retry
+        await self._retry.stop()
         await self.redis.aclose()
 
     # -- items: cache-aside ---------------------------------------------------------------

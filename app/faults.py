@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.background import BackgroundLoop
 from app.config import Settings
 from app.schemas import JsonFloat, JsonInt
 
@@ -52,7 +53,8 @@ class Faults:
     def __init__(self, config: FaultConfig, shared: Redis | None = None, poll_seconds: float = 1.0) -> None:
         self.config = config
         self._shared = shared  # a client of its own: not instrumented, so polling makes no spans
-        self._poll_seconds = poll_seconds
+        self._poller = BackgroundLoop(self._poll, every=poll_seconds)
+        self._failing = False
 
     async def set(self, config: FaultConfig) -> bool:
         """Applies the switches here and shares them; False when only this replica has them."""
@@ -66,24 +68,28 @@ class Faults:
             return False
         return True
 
-    async def follow(self) -> None:
-        """For the process's life: adopts the switches a PUT on any replica stored."""
-        if self._shared is None:
-            return
-        failing = False
-        while True:
-            try:
-                raw = await self._shared.get(SHARED_KEY)
-                if raw is not None:
-                    self.config = FaultConfig.model_validate_json(raw)
-                if failing:
-                    log.info("fault switches shared again")
-                failing = False
-            except (RedisError, OSError, ValidationError) as exc:
-                if not failing:  # one line per outage, not one per second
-                    log.warning("fault switches not shared: keeping these", error=type(exc).__name__)
-                failing = True
-            await asyncio.sleep(self._poll_seconds)
+    def follow(self) -> None:
+        """Starts adopting, once a poll period, the switches a PUT on any replica stored."""
+        if self._shared is not None:
+            self._poller.start()
+
+    async def aclose(self) -> None:
+        await self._poller.stop()
+
+    async def _poll(self) -> bool:
+        assert self._shared is not None
+        try:
+            raw = await self._shared.get(SHARED_KEY)
+            if raw is not None:
+                self.config = FaultConfig.model_validate_json(raw)
+            if self._failing:
+                log.info("fault switches shared again")
+            self._failing = False
+        except (RedisError, OSError, ValidationError) as exc:
+            if not self._failing:  # one line per outage, not one per second
+                log.warning("fault switches not shared: keeping these", error=type(exc).__name__)
+            self._failing = True
+        return True
 
     async def before_request(self) -> None:
         c = self.config

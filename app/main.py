@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,7 +40,7 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
         obs.instrument_httpx(http)
         faults_redis = make_redis(s)  # left uninstrumented: the once-a-second poll is no traffic
         faults = Faults(FaultConfig.from_settings(s), shared=faults_redis)
-        follow = asyncio.create_task(faults.follow())
+        faults.follow()
         app.state.res = Resources(
             settings=s,
             db=Database(engine, make_sessionmaker(engine)),
@@ -56,9 +54,7 @@ def create_app(settings: Settings | None = None, **observability_options: Any) -
             yield
         finally:
             log.info("application stopping")
-            follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follow
+            await faults.aclose()
             await faults_redis.aclose()
             await http.aclose()
             await app.state.res.cache.aclose()  # closes redis; stops the invalidation retry
