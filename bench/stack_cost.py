@@ -9,15 +9,20 @@ With the native stack up (`make up`, default sampling, the always-on traffic run
 CPU time of Alloy, alloy-exporters, Prometheus (and the app, for scale) over an idle window (only
 the always-on traffic) and over a load window of a fixed number of requests, and the RSS of each
 at the end. The request count is the app's own http_requests_total (read from its /metrics before
-and after), so the always-on traffic is counted too. Reported per service:
+and after), so the always-on traffic is counted too. HAProxy (`lb`) is listed for scale when it
+runs. Reported per service:
 
     total   CPU seconds per 1,000 requests in the load window (what a site at that rate pays)
     extra   the same minus the idle rate for as long: the per-request (marginal) part
     idle    CPU % with only the always-on traffic (scrapes, rule evaluation, timers)
     RSS     resident memory at the end, MiB, and its anonymous part (heap, stacks)
 
+Then it asks Prometheus how many samples each exporter job returns per scrape and how many are
+stored after metric_relabel_configs: the fixed load the exporters put on Prometheus.
+
 Env: BENCH_STACK_REQUESTS (3000), BENCH_STACK_RPS (40), BENCH_STACK_IDLE_S (30),
-     BENCH_APP_URL (http://127.0.0.1:8000), OBS_NATIVE_STATE (/var/tmp/obs-native).
+     BENCH_APP_URL (http://127.0.0.1:8000), BENCH_PROMETHEUS_URL (http://127.0.0.1:9090),
+     OBS_NATIVE_STATE (/var/tmp/obs-native).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import re
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -37,8 +43,10 @@ sys.path.insert(0, str(ROOT / "loadtest"))
 import traffic  # noqa: E402 (loadtest/traffic.py: the same request mix as the always-on traffic)
 
 SERVICES = ("alloy", "alloy-exporters", "prometheus", "app")
+OPTIONAL = ("lb",)  # HAProxy in front of the app replicas, when the compose file has it
 STATE = Path(os.environ.get("OBS_NATIVE_STATE", "/var/tmp/obs-native")) / "state.json"
 APP = os.environ.get("BENCH_APP_URL", "http://127.0.0.1:8000")
+PROMETHEUS = os.environ.get("BENCH_PROMETHEUS_URL", "http://127.0.0.1:9090")
 REQUESTS = int(os.environ.get("BENCH_STACK_REQUESTS", "3000"))
 RPS = float(os.environ.get("BENCH_STACK_RPS", "40"))
 IDLE_S = float(os.environ.get("BENCH_STACK_IDLE_S", "30"))
@@ -53,7 +61,7 @@ def roots() -> dict[str, list[int]]:
     for name, info in services.items():
         base = info.get("service") or re.sub(r"-\d+$", "", name)  # app-1, app-2: replicas of app
         pid = (info.get("process") or {}).get("pid")
-        if base in SERVICES and pid:
+        if base in SERVICES + OPTIONAL and pid:
             found.setdefault(base, []).append(int(pid))
     missing = [s for s in SERVICES if s not in found]
     if missing:
@@ -104,6 +112,17 @@ def rss_mib(pids: list[int]) -> tuple[float, float]:
     return rss / 1024, anon / 1024
 
 
+def exporter_samples() -> dict[str, tuple[float, float]]:
+    """Exporter job -> (samples per scrape as returned, as stored after metric_relabel_configs)."""
+    out: dict[str, list[float]] = {}
+    for i, metric in enumerate(("scrape_samples_scraped", "scrape_samples_post_metric_relabeling")):
+        query = urllib.parse.quote(f'{metric}{{job=~"postgres|redis"}}')
+        with urllib.request.urlopen(f"{PROMETHEUS}/api/v1/query?query={query}", timeout=10) as resp:
+            for row in json.load(resp)["data"]["result"]:
+                out.setdefault(row["metric"]["job"], [0.0, 0.0])[i] = float(row["value"][1])
+    return {job: (v[0], v[1]) for job, v in sorted(out.items())}
+
+
 def served() -> float:
     with urllib.request.urlopen(f"{APP}/metrics", timeout=10) as resp:
         return sum(float(v) for v in COUNTER.findall(resp.read().decode()))
@@ -146,11 +165,18 @@ def main() -> int:
         f"load window {busy_s:.0f} s, {busy_req:.0f} requests ({busy_req / busy_s:.1f} req/s)"
     )
     print(f"{'service':<17}{'total s/1k req':>15}{'extra s/1k req':>15}{'idle CPU %':>11}{'RSS MiB':>9}{'anon':>6}")
-    for s in SERVICES:
+    for s in [*SERVICES, *(o for o in OPTIONAL if o in pids)]:
         total = busy[s] / busy_req * 1000
         extra = (busy[s] - idle[s] / idle_s * busy_s) / busy_req * 1000
         rss, anon = rss_mib(pids[s])
         print(f"{s:<17}{total:>15.3f}{extra:>15.3f}{100 * idle[s] / idle_s:>11.1f}{rss:>9.0f}{anon:>6.0f}")
+    samples = exporter_samples()
+    if samples:
+        print(
+            "exporter samples per scrape, returned -> stored: "
+            + ", ".join(f"{job} {got:.0f} -> {kept:.0f}" for job, (got, kept) in samples.items())
+            + f" (total {sum(v[1] for v in samples.values()):.0f} stored)"
+        )
     return 0
 
 
