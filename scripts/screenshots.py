@@ -20,7 +20,7 @@ says why and exits 1, so a picture of an empty page never replaces a good one.
                        shaded. Drawn here from Prometheus's APIs because the Prometheus 3 web UI
                        does not draw exemplars (its graph ignores "show_exemplars"; its bundle
                        never calls the exemplars API) and Grafana does not run here
-    prometheus-alerts  Prometheus's Alerts page: the firing SLO burn-rate pages, opened
+    prometheus-alerts  Prometheus's Alerts page: the firing SLO burn-rate pages, one opened
 
 Grafana's dashboards are not pictured: Grafana is AGPL and does not run on the machines this
 project is built on. No image library is needed: the window's size is the crop.
@@ -80,7 +80,8 @@ CONTENT_BOTTOM = (
     "Math.ceil(Math.max(...Array.from(document.querySelectorAll('body *'), "
     "(e) => (e.children.length === 0 && e.offsetHeight ? e.getBoundingClientRect().bottom : 0))))"
 )
-# Prometheus's Alerts page lists each rule collapsed: open the firing ones to show their labels.
+# Prometheus's Alerts page lists each rule collapsed. Clicking every one leaves the last open (the
+# accordion keeps one open at a time): its expression, annotations and alert labels show.
 ALERTS_READY = "document.body.innerText.includes('FIRING')"
 ALERTS_OPEN = "document.querySelectorAll('button.mantine-Accordion-control').forEach((b) => b.click())"
 
