@@ -1,8 +1,9 @@
 """Span export off the event loop: a bounded queue, one thread, OTLP/gRPC with our own bytes.
 
-    request ends -> KeepDecisionSpanProcessor.complete() -> SpanQueue.put(RequestSpans)   (event loop:
-                                                                    one deque append per request)
-    export thread: every second, or as soon as a batch is full -> encode (otlp.py) -> gRPC Export
+    request ends -> KeepDecisionSpanProcessor.complete() -> otlp.py: the request's spans as bytes
+                      -> SpanQueue.put()   (event loop; one deque append per request)
+    export thread: every second, or as soon as 512 entries wait -> one ExportTraceServiceRequest
+                      (resource and scope framing added once per batch) -> gRPC Export
 
 Why not the SDK's BatchSpanProcessor: it takes one SDK span at a time (the kit's records
 would first have to become ReadableSpans on the event loop), and every enqueue calls
