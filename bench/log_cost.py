@@ -1,4 +1,5 @@
-"""Cost of one log event through the real processor chain: dropped, held, emitted.
+"""Cost of one log event through the real processor chain: dropped, held, emitted; and of
+one access line through the chain and through the middleware's direct writer.
 
 Writes go to a temporary file (stdout -> /dev/null) so the figure is the Python cost.
     python -m bench.log_cost
@@ -6,6 +7,7 @@ Writes go to a temporary file (stdout -> /dev/null) so the figure is the Python 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -14,7 +16,7 @@ import time
 import structlog
 
 from app.observability.context import RequestContext, bind_request, threshold, unbind_request
-from app.observability.logs import configure_logging
+from app.observability.logs import access_writer, configure_logging
 from app.observability.settings import ObservabilitySettings
 
 N = int(os.environ.get("LOG_COST_N", "20000"))
@@ -63,6 +65,14 @@ def main() -> None:
     ctx.kept = True
     results["emitted (JSON to stdout + file)"] = per_event_us(lambda: log.info("event", k=1), N // 4)
     results["below LOG_LEVEL (debug)"] = per_event_us(lambda: log.debug("event", k=1))
+    access = structlog.get_logger("app.access")
+    fields = {"method": "GET", "route": "/users/{id}", "path": "/users/7", "status_code": 200, "duration_ms": 1.25}
+    results["access line through the chain"] = per_event_us(lambda: access.info("request", **fields), N // 4)
+    writer = access_writer()
+    assert writer is not None and writer.usable(logging.INFO)
+    results["access line, direct writer (middleware)"] = per_event_us(
+        lambda: writer.write("info", logging.INFO, dict(fields), "bench", (1, 1)), N // 4
+    )
     unbind_request(token)
     sys.stdout = sys.__stdout__
     for name, us in results.items():

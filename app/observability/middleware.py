@@ -9,6 +9,7 @@ instrumentation suppressed so their Redis/SQL calls create no spans either.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -25,6 +26,7 @@ from .context import KeepPolicy, RequestContext, bind_request, trace_hash, unbin
 from .errors import ErrorReporter
 from .limiter import UNMATCHED
 from .log_sampling import ACCESS_LOGGER, PRESAMPLED, LogSampler, flush_held
+from .logs import access_writer
 from .metrics import HTTP_IN_PROGRESS, MetricsRecorder
 from .routes import RouteResolver
 from .spans import KEPT_ATTRIBUTE, Deferred, KeepDecisionSpanProcessor
@@ -33,6 +35,13 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _PROPAGATION_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate", b"baggage": "baggage"}
 _ERROR_BODY = b'{"detail":"Internal Server Error"}'
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _current_ids() -> tuple[int, int] | None:
+    """The current span's ids when this middleware is not tracing (as add_trace_context reads them)."""
+    span_ctx = trace.get_current_span().get_span_context()
+    return (span_ctx.trace_id, span_ctx.span_id) if span_ctx.is_valid else None
 
 
 def _server_attributes(scope: dict[str, Any], method: str, path: str, host: bytes | None) -> dict[str, Any]:
@@ -85,6 +94,7 @@ class ObservabilityMiddleware:
         self.exclude_prefixes = exclude_prefixes
         self.resolver: RouteResolver | None = None
         self.log = structlog.get_logger(ACCESS_LOGGER).bind()  # resolved once, not per request
+        self.writer = access_writer()  # JSON lines: the access line without the logging chain
         self.in_progress = 0  # read at scrape time: no lock, no call per request
         if recorder is not None:
             HTTP_IN_PROGRESS.set_function(lambda: float(self.in_progress))
@@ -233,6 +243,10 @@ class ObservabilityMiddleware:
                 "status_code": status,
                 "duration_ms": round(duration * 1000, 2),
             }
+            if error is None and self.writer is not None:
+                ids = (ctx.trace_int, ctx.root_span_id) if ctx.root_span_id is not None else _current_ids()
+                if self.writer.write(level, _LEVELS[level], fields, ctx.request_id, ids):
+                    return self._end_span(ctx, span)
             if error is not None:
                 fields["exc_info"] = error
             if sampler is not None:

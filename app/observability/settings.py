@@ -61,7 +61,7 @@ class ObservabilitySettings(BaseSettings):
     TRACE_SAMPLE_RATE: float = Field(default=0.05, ge=0.0, le=1.0)
     TRACE_SLOW_THRESHOLD_MS: float = Field(default=1000.0, ge=0.0)
     TRACE_EXPORT_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0.0)
-    TRACE_QUEUE_SIZE: int = Field(default=2048, ge=16)
+    TRACE_QUEUE_SIZE: int = Field(default=2048, ge=16)  # exported requests (or lone spans) awaiting export
     TRACE_MAX_SPANS_PER_REQUEST: int = Field(default=256, ge=1)
     DB_SPANS: Literal["kit", "otel"] = "kit"  # kit: lean listener; otel: upstream instrumentation
 
