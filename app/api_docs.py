@@ -28,19 +28,21 @@ def mount_api_docs(app: FastAPI) -> None:
     app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
     oauth2_redirect = "/docs/oauth2-redirect"
 
-    def assets(request: Request) -> str:
-        return request.scope.get("root_path", "").rstrip("/") + ASSETS_PATH
+    def urls(request: Request) -> tuple[str, str, str]:
+        """(root path, the OpenAPI document's URL, the assets' URL) behind any root_path."""
+        root = request.scope.get("root_path", "").rstrip("/")
+        return root, root + (app.openapi_url or "/openapi.json"), root + ASSETS_PATH
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
+        root, openapi, assets = urls(request)
         return get_swagger_ui_html(
-            openapi_url=root + (app.openapi_url or "/openapi.json"),
+            openapi_url=openapi,
             title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=root + oauth2_redirect,
-            swagger_js_url=f"{assets(request)}/swagger-ui-bundle.js",
-            swagger_css_url=f"{assets(request)}/swagger-ui.css",
-            swagger_favicon_url=f"{assets(request)}/favicon.png",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
         )
 
     @app.get(oauth2_redirect, include_in_schema=False)
@@ -49,11 +51,11 @@ def mount_api_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
+        _, openapi, assets = urls(request)
         return get_redoc_html(
-            openapi_url=root + (app.openapi_url or "/openapi.json"),
+            openapi_url=openapi,
             title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{assets(request)}/redoc.standalone.js",
-            redoc_favicon_url=f"{assets(request)}/favicon.png",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
             with_google_fonts=False,  # fonts from a CDN otherwise; the page falls back to system fonts
         )
