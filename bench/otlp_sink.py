@@ -1,7 +1,9 @@
 """A minimal OTLP/gRPC trace receiver for the benchmark: accepts and counts spans.
 
 Runs as its own process, so its CPU is not charged to the app under test.
-    python bench/otlp_sink.py PORT COUNT_FILE
+    python bench/otlp_sink.py PORT COUNT_FILE [HOST]   (HOST default 127.0.0.1)
+
+`make bench-stack` also runs it as the stand-in for Tempo (bench/sinks.compose.yml, HOST 0.0.0.0).
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ class Sink(trace_service_pb2_grpc.TraceServiceServicer):
 
 def main() -> None:
     port, count_file = int(sys.argv[1]), sys.argv[2]
+    host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
     sink = Sink()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(sink, server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.add_insecure_port(f"{host}:{port}")
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
