@@ -460,6 +460,19 @@ def test_alloy_parses_app_logs_like_compose():
     assert len(theirs) == 4 and ours == theirs
 
 
+def test_alloy_batches_logs_and_spans_like_compose():
+    """The send timers cut Alloy's idle wake-ups (alloy/config.alloy says by how much): both
+    pipelines use the same values."""
+    compose, k8s = ALLOY_COMPOSE.read_text(), ALLOY_K8S.read_text()
+    batch = 'otelcol.processor.batch "default" {'
+    assert alloy_block(k8s, batch) == alloy_block(compose, batch)
+
+    def batch_wait(text: str) -> list[str]:
+        return re.findall(r'^\t\tbatch_wait\s*=\s*"([^"]+)"', alloy_block(text, 'loki.write "default" {'), re.M)
+
+    assert batch_wait(k8s) == batch_wait(compose) == ["5s"]
+
+
 def test_alloy_values_mount_the_pipeline_and_open_its_ports():
     alloy = values("alloy")
     kz = manifests.kustomization(K8S / "monitoring")
