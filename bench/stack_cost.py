@@ -86,6 +86,12 @@ def roots() -> dict[str, list[int]]:
     missing = [s for s in SERVICES if s not in found]
     if missing:
         sys.exit(f"stack_cost: not running natively: {missing} (make up first; {STATE})")
+    absent = [peer for peer in ("loki", "tempo") if not (services.get(peer, {}).get("process") or {}).get("pid")]
+    if absent:
+        print(
+            f"note: {' and '.join(absent)} not running, so Alloy's exports to them fail and retry; for "
+            "Alloy's real cost start the stack with bench/sinks.compose.yml (README: What the stack costs)"
+        )
     return found
 
 
