@@ -85,6 +85,7 @@ class ObservabilityMiddleware:
     ) -> None:
         self.app = app
         self.pipeline = pipeline
+        self.export_all = pipeline is not None and pipeline.export_all  # collector mode
         self.sampler = sampler
         self.reporter = reporter
         self.policy = policy
@@ -112,9 +113,9 @@ class ObservabilityMiddleware:
             finally:
                 otel_context.detach(token)
             return
-        await self._observe(scope, receive, send, path)
+        await self._observe(scope, receive, send)
 
-    async def _observe(self, scope: dict[str, Any], receive: Any, send: Any, path: str) -> None:
+    async def _observe(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = time.perf_counter()
         request_id = None
         carrier: dict[str, str] | None = None
@@ -146,7 +147,8 @@ class ObservabilityMiddleware:
             else:
                 trace_id = remote.trace_id
             span_id = self.ids.generate_span_id()
-            span = Deferred(method, SpanKind.SERVER, remote, _server_attributes(scope, method, path, host), span_id)
+            # attributes are filled in when the request ends, and only if it is exported
+            span = Deferred(method, SpanKind.SERVER, remote, {}, span_id)
             ctx.root_span_id, ctx.trace_int, ctx.hash = span_id, trace_id, trace_hash(trace_id)
             current = NonRecordingSpan(SpanContext(trace_id, span_id, False, _SAMPLED))
             span_token = otel_context.attach(trace.set_span_in_context(current, parent))
@@ -187,7 +189,7 @@ class ObservabilityMiddleware:
             await send({"type": "http.response.body", "body": _ERROR_BODY})
         finally:
             self.in_progress -= 1
-            self._finish(scope, ctx, span, method, status, time.perf_counter() - start, error)
+            self._finish(scope, ctx, span, method, host, status, time.perf_counter() - start, error)
             if span_token is not None:
                 otel_context.detach(span_token)
             unbind_request(ctx_token)
@@ -198,6 +200,7 @@ class ObservabilityMiddleware:
         ctx: RequestContext,
         span: Any,
         method: str,
+        host: bytes | None,
         status: int,
         duration: float,
         error: BaseException | None,
@@ -210,22 +213,10 @@ class ObservabilityMiddleware:
         ctx.kept = kept
         trace_id = None
         if span is not None:
-            attributes = span.attributes
-            name = semconv.span_method(attributes["http.request.method"])
-            if route == UNMATCHED:  # the conventions: no http.route when nothing matched
-                span.name = name
-            else:
-                span.name = f"{name} {route}"
-                attributes["http.route"] = route
-            attributes["http.response.status_code"] = status
-            if error is not None:
-                attributes["error.type"] = type(error).__qualname__
-            elif status >= 500:
-                attributes["error.type"] = str(status)
-            span.error = error
             if kept:
-                span.attributes[KEPT_ATTRIBUTE] = True
                 trace_id = format(ctx.trace_int, "032x")
+            if kept or self.export_all:  # app mode drops most spans: describe only the exported
+                self._describe(span, scope, method, host, route, status, error, kept)
         if self.recorder is not None:
             self.recorder.http(method, route, status, duration, trace_id)
         held, ctx.logs = ctx.logs, None
@@ -253,6 +244,36 @@ class ObservabilityMiddleware:
                 fields[PRESAMPLED] = True
             getattr(self.log, level)("request", **fields)
         self._end_span(ctx, span)
+
+    @staticmethod
+    def _describe(
+        span: Deferred,
+        scope: dict[str, Any],
+        method: str,
+        host: bytes | None,
+        route: str,
+        status: int,
+        error: BaseException | None,
+        kept: bool,
+    ) -> None:
+        """The server span's name and attributes (stable HTTP conventions), once it is
+        known to be exported. Building them for every request cost about 4 us of the
+        middleware's 20-30 us inside the app; app mode then dropped 95 % of them."""
+        attributes = span.attributes = _server_attributes(scope, method, scope["path"], host)
+        name = semconv.span_method(attributes["http.request.method"])
+        if route == UNMATCHED:  # the conventions: no http.route when nothing matched
+            span.name = name
+        else:
+            span.name = f"{name} {route}"
+            attributes["http.route"] = route
+        attributes["http.response.status_code"] = status
+        if error is not None:
+            attributes["error.type"] = type(error).__qualname__
+        elif status >= 500:
+            attributes["error.type"] = str(status)
+        span.error = error
+        if kept:
+            attributes[KEPT_ATTRIBUTE] = True
 
     def _end_span(self, ctx: RequestContext, span: Deferred | None) -> None:
         if span is not None:

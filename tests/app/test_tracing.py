@@ -176,3 +176,24 @@ async def test_failed_query_span_is_an_error_and_the_trace_is_kept(app_factory):
         assert len(query) == 1 and query[0].name == "SELECT no_such_table"
         assert not query[0].status.is_ok and query[0].events[0].name == "exception"
         assert _by_kind(spans, SpanKind.SERVER)[0].attributes[KEPT_ATTRIBUTE] is True
+
+
+def _divide(app):
+    from sqlalchemy import text
+
+    @app.get("/divide/{by}")
+    async def divide(by: int):
+        async with app.state.res.db.sessions() as s:
+            return {"q": (await s.execute(text("SELECT 100 / :by"), {"by": by})).scalar()}
+
+
+async def test_a_failed_query_leaves_later_spans_of_the_same_statement_clean(app_factory):
+    # spans of one statement share one attribute dict (db.py): an error must not write into it
+    async with app_factory(TRACE_SAMPLE_RATE=1.0, extend=_divide) as r:
+        assert (await r.client.get("/divide/0")).status_code == 422  # division_by_zero: a data error
+        assert (await r.client.get("/divide/4")).status_code == 200
+        spans = [s for s in r.spans() if s.kind == SpanKind.CLIENT and " / " in s.attributes.get("db.query.text", "")]
+        assert len(spans) == 2, [s.name for s in spans]
+        failed, ok = sorted(spans, key=lambda s: s.start_time)
+        assert failed.attributes["error.type"] == "22012" and not failed.status.is_ok
+        assert "error.type" not in ok.attributes and "db.response.status_code" not in ok.attributes
