@@ -19,7 +19,7 @@ ratio to bare as the median of per-round ratios (each against the bare run of th
 round). bare, full and full-collector run BENCH_ROUNDS rounds, single signals BENCH_EXTRA_ROUNDS.
 
     python -m bench.run            (scripts/bench.sh sets up services and calls this)
-Env: BENCH_DURATION (s, default 4), BENCH_ROUNDS (5), BENCH_EXTRA_ROUNDS (2),
+Env: BENCH_DURATION (s, default 5), BENCH_ROUNDS (7), BENCH_EXTRA_ROUNDS (2),
      BENCH_CONNECTIONS (16), BENCH_CONFIGS (comma list), BENCH_SAMPLE_RATE (0.05).
 """
 
@@ -42,8 +42,8 @@ from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-DURATION = int(os.environ.get("BENCH_DURATION", "4"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+DURATION = int(os.environ.get("BENCH_DURATION", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 EXTRA_ROUNDS = int(os.environ.get("BENCH_EXTRA_ROUNDS", "2"))
 MAIN = ("bare", "full", "full-collector")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))

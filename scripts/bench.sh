@@ -2,8 +2,8 @@
 # Overhead benchmark (not a test): instrumentation on vs OBSERVABILITY_ENABLED=false and
 # per-signal switches, one uvicorn worker, wrk on loopback; then the cost of one log event.
 #
-#   scripts/bench.sh                       # about 3.5 minutes with the defaults
-#   BENCH_DURATION=10 BENCH_ROUNDS=7 scripts/bench.sh
+#   scripts/bench.sh                       # about 6 minutes with the defaults
+#   BENCH_DURATION=10 BENCH_ROUNDS=9 scripts/bench.sh
 #   BENCH_CONFIGS=bare,full scripts/bench.sh
 #   BENCH_IN_PROCESS=1 scripts/bench.sh    # also bench/asgi_cost.py (+2.5 min): paired,
 #                                          # in-process overhead per signal, steadier
