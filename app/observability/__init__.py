@@ -109,6 +109,14 @@ def setup_observability(
         obs.recorder = metrics.enable(s.METRICS_MAX_LABEL_VALUES, s.APP_VERSION, s.APP_ENV)
     if s.tracing_on:
         obs.tracer_provider, obs.pipeline = tracing.setup_tracing(s, exporter=span_exporter)
+    if obs.recorder is not None:  # telemetry_dropped_total: what the kit could not deliver
+        if obs.pipeline is not None:
+            queue = obs.pipeline.delegate
+            metrics.watch_losses("spans", "queue_full", lambda: queue.dropped)
+            metrics.watch_losses("spans", "export_failed", lambda: queue.failed)
+        if obs.reporter is not None:
+            reporter = obs.reporter
+            metrics.watch_losses("errors", "queue_full", lambda: reporter.dropped)
     app.add_middleware(
         ObservabilityMiddleware,
         policy=obs.policy,

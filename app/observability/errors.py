@@ -184,8 +184,8 @@ class ErrorReporter:
     other request. report() takes a few microseconds on the loop: it notes the trace ids,
     copies the context (O(1)) and queues the exception; the worker captures it inside that
     context, so scope and current span are what they were in the request. The queue is
-    bounded: during an error storm the excess is dropped and counted (`dropped`), instead
-    of memory growing.
+    bounded: during an error storm the excess is dropped and counted (`dropped`, exported as
+    telemetry_dropped_total{signal="errors"}), instead of memory growing.
     """
 
     def __init__(self, max_queued: int = 256) -> None:

@@ -9,7 +9,8 @@ Why not the SDK's BatchSpanProcessor: it takes one SDK span at a time (the kit's
 would first have to become ReadableSpans on the event loop), and every enqueue calls
 os.getpid() for fork safety; here a request's spans are one queue entry and fork safety
 is one os.register_at_fork hook. The queue is a deque with maxlen: when the collector is
-slow or gone, the oldest entries are dropped (and counted), a request never waits.
+slow or gone, the oldest entries are dropped, a request never waits. Spans lost that way or in
+a batch the exporter gave up on are counted (telemetry_dropped_total, metrics.py).
 
 Transport: the SDK's OTLPSpanExporter, so endpoint, TLS, OTEL_EXPORTER_OTLP_* headers,
 compression, retries with backoff and reconnection behave as documented upstream; only
@@ -74,24 +75,24 @@ class EncodedOTLPExporter(OTLPSpanExporter):
         return self._export((payload, count))  # type: ignore[arg-type]  # see _translate_data
 
 
-def otlp_sender(exporter: EncodedOTLPExporter, resource: Any, new_span_id: Any) -> Callable[[list[Item], int], None]:
+def otlp_sender(exporter: EncodedOTLPExporter, resource: Any, new_span_id: Any) -> Callable[[list[Item], int], bool]:
     encoder = SpanEncoder(resource, new_span_id)
 
-    def send(batch: list[Item], count: int) -> None:
-        exporter.export_encoded(encoder.encode(batch), count)
+    def send(batch: list[Item], count: int) -> bool:
+        return exporter.export_encoded(encoder.encode(batch), count) is SpanExportResult.SUCCESS
 
     return send
 
 
-def sdk_sender(exporter: SpanExporter, resource: Any, new_span_id: Any) -> Callable[[list[Item], int], None]:
-    def send(batch: list[Item], count: int) -> None:
+def sdk_sender(exporter: SpanExporter, resource: Any, new_span_id: Any) -> Callable[[list[Item], int], bool]:
+    def send(batch: list[Item], count: int) -> bool:
         spans: list[ReadableSpan] = []
         for item in batch:
             if isinstance(item, RequestSpans):
                 spans.extend(item.materialize(resource, new_span_id))
             elif isinstance(item, ReadableSpan):
                 spans.append(item)
-        exporter.export(spans)
+        return exporter.export(spans) is SpanExportResult.SUCCESS
 
     return send
 
@@ -101,7 +102,7 @@ class SpanQueue:
 
     def __init__(
         self,
-        send: Callable[[list[Item], int], None],
+        send: Callable[[list[Item], int], bool],
         exporter: SpanExporter,
         *,
         max_queue: int,
@@ -114,7 +115,10 @@ class SpanQueue:
         self.max_batch = max_batch
         self.delay = delay_seconds
         self.export_timeout = export_timeout
-        self.dropped = 0  # entries pushed out by newer ones while the exporter lagged
+        # spans lost, read at scrape time (metrics.watch_losses): pushed out of the full queue
+        # by newer ones while the exporter lagged; in batches the exporter gave up on
+        self.dropped = 0
+        self.failed = 0
         self._queue: deque[tuple[Item, int]] = deque(maxlen=max_queue)
         self._wake = threading.Event()
         self._export_lock = threading.Lock()  # one batch at a time: worker or force_flush
@@ -139,7 +143,7 @@ class SpanQueue:
         """Called on the event loop for every exported request: keep it to a few operations."""
         queue = self._queue
         if len(queue) == queue.maxlen:
-            self.dropped += 1
+            self.dropped += queue[0][1]  # the oldest entry's spans make room
         queue.append((item, count))
         if len(queue) >= self.max_batch and not self._wake.is_set():
             self._wake.set()
@@ -165,9 +169,12 @@ class SpanQueue:
             count += n
         if batch:
             try:
-                self.send(batch, count)
+                delivered = self.send(batch, count)  # the exporter retried and logged on its own
             except Exception:  # noqa: BLE001 - the thread must survive a bad batch
                 _log.exception("span export failed; %d spans dropped", count)
+                delivered = False
+            if not delivered:
+                self.failed += count
         return count
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:

@@ -10,8 +10,11 @@ One process per container: exemplars are not available in multiprocess mode.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
 
 from .limiter import LabelLimiter, method_label, status_group
 
@@ -46,6 +49,41 @@ CACHE_MISSES = Counter("cache_misses_total", "Cache misses", ["cache_type"])
 CACHE_ERRORS = Counter("cache_errors_total", "Cache errors (the request fell back)", ["cache_type"])
 
 _MAX_CACHED_CHILDREN = 4096
+
+
+class _Losses:
+    """telemetry_dropped_total{signal, reason}: telemetry the kit produced but could not deliver
+    (sampling is not loss and is not counted here). The queues keep plain integer counters;
+    this collector reads them at scrape time, so the request path pays nothing.
+
+        signal="spans"  reason="queue_full"     pushed out of the export queue (collector slow or gone)
+        signal="spans"  reason="export_failed"  in a batch the exporter gave up on after its retries
+        signal="errors" reason="queue_full"     Sentry events not built during an error storm
+    """
+
+    def __init__(self) -> None:
+        self.sources: dict[tuple[str, str], Callable[[], int]] = {}
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # registered before any source exists: nothing to check against
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "telemetry_dropped", "Telemetry produced but not delivered (not sampling)", labels=["signal", "reason"]
+        )
+        for (signal, reason), read in sorted(self.sources.items()):
+            family.add_metric([signal, reason], read())
+        yield family
+
+
+LOSSES = _Losses()
+REGISTRY.register(LOSSES)  # a collector by protocol: collect() and describe()
+
+
+def watch_losses(signal: str, reason: str, read: Callable[[], int]) -> None:
+    """Export a counter a kit part keeps (read at scrape time). One source per (signal,
+    reason): a second app built in the same process (tests) takes over the series."""
+    LOSSES.sources[(signal, reason)] = read
 
 
 class MetricsRecorder:

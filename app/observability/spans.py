@@ -118,6 +118,9 @@ class RequestSpans:
 
 
 class ExportQueue(Protocol):
+    dropped: int  # spans pushed out of the full queue
+    failed: int  # spans in batches the exporter gave up on
+
     def put(self, item: bytes | ReadableSpan | RequestSpans, count: int) -> None: ...
 
     def force_flush(self, timeout_millis: int) -> bool: ...

@@ -164,3 +164,12 @@ async def test_executemany_and_no_parameter_statements_are_observed(app_factory)
             await s.commit()
         assert sample("db_queries_total", labels) == before + 1  # one executemany
         assert sample("db_queries_total", {"operation": "SELECT", "table": "none"}) >= none_before + 1
+
+
+async def test_undelivered_telemetry_is_a_series_per_signal_and_reason_from_the_start(app_factory):
+    async with app_factory(TRACE_SAMPLE_RATE=1.0) as r:
+        assert (await r.client.get("/api/v1/users/1")).status_code in (200, 404)
+        body = (await r.client.get("/metrics")).text
+        assert 'telemetry_dropped_total{reason="queue_full",signal="spans"} 0.0' in body
+        assert 'telemetry_dropped_total{reason="export_failed",signal="spans"} 0.0' in body
+        assert sample("telemetry_dropped_total", {"signal": "spans", "reason": "queue_full"}) == 0

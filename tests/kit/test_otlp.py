@@ -181,8 +181,22 @@ def test_a_full_queue_drops_the_oldest_entries_and_counts_them():
         exporter, RESOURCE, new_span_id, max_queue=16, max_batch=512, delay_seconds=60, export_timeout=1
     )
     for _ in range(20):
-        queue.put(RequestSpans(TRACE_ID, [server_record()], []), 1)
-    assert queue.dropped == 4
+        queue.put(RequestSpans(TRACE_ID, [query_record(), server_record()], []), 2)
+    assert queue.dropped == 8, "spans, not queue entries"
     assert queue.force_flush(5000)
-    assert len(exporter.get_finished_spans()) == 16
+    assert len(exporter.get_finished_spans()) == 32
+    assert queue.failed == 0
+    queue.shutdown()
+
+
+def test_spans_the_exporter_gives_up_on_are_counted_as_failed():
+    # the real OTLP exporter against a closed port: it retries within its timeout, then fails
+    exporter = EncodedOTLPExporter(endpoint="http://127.0.0.1:9", insecure=True, timeout=1)
+    queue = build_queue(
+        exporter, RESOURCE, new_span_id, max_queue=16, max_batch=512, delay_seconds=60, export_timeout=1
+    )
+    for _ in range(3):
+        queue.put(RequestSpans(TRACE_ID, [query_record(), server_record()], []), 2)
+    queue.force_flush(10_000)  # one attempt: the batch leaves the queue, delivered or not
+    assert queue.failed == 6 and queue.dropped == 0
     queue.shutdown()
