@@ -11,7 +11,8 @@ the threshold, or its trace id hashes under the sample rate.
 from __future__ import annotations
 
 import random
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from typing import Any
 
 # W3C trace ids (level 2) carry at least 56 random bits on the right: hash on those, so
@@ -34,10 +35,10 @@ def threshold(rate: float) -> int:
 class RequestContext:
     __slots__ = ("request_id", "hash", "kept", "logs", "spans", "deferred", "root_span_id", "trace_int")
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, position: int | None = None) -> None:
         self.request_id = request_id
         # position of this request in [0, 2**56): trace-id hash, or random without a trace
-        self.hash: int = random.getrandbits(HASH_BITS)
+        self.hash: int = random.getrandbits(HASH_BITS) if position is None else position
         self.kept: bool | None = None  # None until the request ends
         self.logs: list[Any] | None = []  # log events held back until the decision
         self.spans: list[Any] | None = []  # SDK spans that ended during the request (app mode)
@@ -48,17 +49,11 @@ class RequestContext:
 
 _current: ContextVar[RequestContext | None] = ContextVar("obs_request", default=None)
 
-
-def current_request() -> RequestContext | None:
-    return _current.get()
-
-
-def bind_request(ctx: RequestContext) -> Any:
-    return _current.set(ctx)
-
-
-def unbind_request(token: Any) -> None:
-    _current.reset(token)
+# The ContextVar's own methods, not wrappers: read on every log event, SQL span and SDK
+# span end, so a Python frame around each is paid many times per request.
+current_request: Callable[[], RequestContext | None] = _current.get
+bind_request: Callable[[RequestContext], Token[RequestContext | None]] = _current.set
+unbind_request: Callable[[Token[RequestContext | None]], None] = _current.reset
 
 
 class KeepPolicy:

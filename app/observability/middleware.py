@@ -13,6 +13,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import structlog
@@ -101,19 +102,21 @@ class ObservabilityMiddleware:
             HTTP_IN_PROGRESS.set_function(lambda: float(self.in_progress))
         self._suppressed = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        # A plain method handing back the coroutine that does the work: one coroutine
+        # frame fewer, which every suspension of the request (each awaited query) passes.
         if scope["type"] != "http":
+            return self.app(scope, receive, send)  # type: ignore[no-any-return]
+        if scope["path"].startswith(self.exclude_prefixes):
+            return self._suppress(scope, receive, send)
+        return self._observe(scope, receive, send)
+
+    async def _suppress(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        token = otel_context.attach(self._suppressed)
+        try:
             await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        if path.startswith(self.exclude_prefixes):
-            token = otel_context.attach(self._suppressed)
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                otel_context.detach(token)
-            return
-        await self._observe(scope, receive, send)
+        finally:
+            otel_context.detach(token)
 
     async def _observe(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = time.perf_counter()
@@ -133,8 +136,6 @@ class ObservabilityMiddleware:
                 carrier[_PROPAGATION_HEADERS[name]] = value.decode("latin-1")
         if request_id is None:
             request_id = f"{random.getrandbits(128):032x}"  # unique, not secret: no syscall
-        ctx = RequestContext(request_id)
-        ctx_token = bind_request(ctx)
         method: str = scope["method"]
 
         span = None  # the server span, recorded as data (spans.Deferred)
@@ -149,9 +150,13 @@ class ObservabilityMiddleware:
             span_id = self.ids.generate_span_id()
             # attributes are filled in when the request ends, and only if it is exported
             span = Deferred(method, SpanKind.SERVER, remote, {}, span_id)
-            ctx.root_span_id, ctx.trace_int, ctx.hash = span_id, trace_id, trace_hash(trace_id)
+            ctx = RequestContext(request_id, trace_hash(trace_id))
+            ctx.root_span_id, ctx.trace_int = span_id, trace_id
             current = NonRecordingSpan(SpanContext(trace_id, span_id, False, _SAMPLED))
             span_token = otel_context.attach(trace.set_span_in_context(current, parent))
+        else:
+            ctx = RequestContext(request_id)
+        ctx_token = bind_request(ctx)
 
         status = 500
         started = False
