@@ -167,13 +167,20 @@ class KeepDecisionSpanProcessor(SpanProcessor):
         else:
             self.dropped_spans += 1
 
+    def drop(self, ctx: RequestContext) -> None:
+        """Called by the middleware for a request that is not exported (sampled out)."""
+        held, deferred = ctx.spans, ctx.deferred
+        ctx.spans = ctx.deferred = None
+        self.dropped_spans += 1 + (len(held) if held else 0) + (len(deferred) if deferred else 0)
+
     def complete(self, ctx: RequestContext, root: Deferred) -> None:
-        """Called by the middleware once the keep/drop decision is in ctx.kept."""
+        """Called by the middleware with the server span of a request that is exported:
+        kept (ctx.kept) or every request (collector mode)."""
+        if not (ctx.kept or self.export_all):
+            self.drop(ctx)
+            return
         held, ctx.spans = ctx.spans or [], None
         deferred, ctx.deferred = ctx.deferred or [], None
-        if not (ctx.kept or self.export_all):
-            self.dropped_spans += len(held) + len(deferred) + 1
-            return
         deferred.append(root)
         if self.encode is None:  # an SDK exporter: it gets ReadableSpans, made on its thread
             count = len(deferred) + len(held)
