@@ -7,6 +7,8 @@
 #   BENCH_CONFIGS=bare,full scripts/bench.sh
 #   BENCH_IN_PROCESS=1 scripts/bench.sh    # also bench/asgi_cost.py (+2.5 min): paired,
 #                                          # in-process overhead per signal, steadier
+#   BENCH_INSTRUCTIONS=1 scripts/bench.sh  # also bench/instructions.py (+4 min, valgrind):
+#                                          # instructions per request, no noise at all
 #
 # Uses the native Postgres/Redis (scripts/dev-services.sh) and the `app` database.
 set -euo pipefail
@@ -25,4 +27,11 @@ echo "cost of one log event (in-process, real processor chain):"
 if [ "${BENCH_IN_PROCESS:-0}" = 1 ]; then
   echo
   .venv/bin/python -m bench.asgi_cost
+fi
+if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "bench: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
+  for path in /internal/ping /api/v1/users/1; do
+    echo
+    .venv/bin/python bench/instructions.py "$path" 200
+  done
 fi
