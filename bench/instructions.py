@@ -1,7 +1,8 @@
 """Machine instructions per request, counted by valgrind (callgrind): the kit's cost without noise.
 
 Throughput ratios on a shared VM move by several points from run to run; an instruction count
-does not (two runs agree to 0.1 %). It is not a throughput figure: cache misses and system calls
+barely does (the trivial endpoint's repeat within 0.5 %; a DB request's within about 10 %, since
+how many event-loop turns a query takes depends on timing). It is not a throughput figure: cache misses and system calls
 (the access log's writes) are not in it, and under a real server the same instructions take
 longer than this count suggests. Use it to see what a change to the kit saves, and where.
 

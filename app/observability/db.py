@@ -91,8 +91,8 @@ class QueryObserver:
         self._attributes: dict[str, dict[str, Any]] = {}
 
     def _span(self, statement: str, parsed: Parsed) -> Any:
-        # is_instrumentation_enabled() and get_current_span() each read the current context
-        # again (9 Python calls per query together); one read serves both here.
+        # is_instrumentation_enabled() and get_current_span() would read the current context
+        # three times through OpenTelemetry's API layers; one read serves both here.
         current = otel_context.get_current()
         if current.get(_SUPPRESS_INSTRUMENTATION_KEY) or current.get(_SUPPRESS_INSTRUMENTATION_KEY_PLAIN):
             return None
