@@ -23,7 +23,7 @@ def _datasources():
 
 def _app_exemplar_label() -> str:
     source = (REPO / "app" / "observability" / "metrics.py").read_text()
-    labels = set(re.findall(r"exemplar = \{\"(\w+)\":", source))
+    labels = set(re.findall(r"^EXEMPLAR_LABEL = \"(\w+)\"", source, re.M))
     assert len(labels) == 1, labels
     return labels.pop()
 
