@@ -24,9 +24,11 @@ import contextlib
 import contextvars
 import json
 import logging
+import os
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -185,14 +187,29 @@ class ErrorReporter:
     copies the context (O(1)) and queues the exception; the worker captures it inside that
     context, so scope and current span are what they were in the request. The queue is
     bounded: during an error storm the excess is dropped and counted (`dropped`, exported as
-    telemetry_dropped_total{signal="errors"}), instead of memory growing.
+    telemetry_dropped_total{signal="errors"}), instead of memory growing. A process forked
+    after setup (gunicorn --preload, multiprocessing) starts its own worker thread.
     """
 
     def __init__(self, max_queued: int = 256) -> None:
-        self.queue: queue.Queue[tuple[BaseException, dict[str, Any] | None, contextvars.Context] | None] = queue.Queue(
-            max_queued
-        )
+        self.max_queued = max_queued
         self.dropped = 0
+        self._start()
+        ref = weakref.ref(self)
+
+        def restart_in_child() -> None:
+            # A process forked after setup (gunicorn --preload, multiprocessing) has no
+            # reporter thread: without a new one its errors would queue and never be sent.
+            reporter = ref()
+            if reporter is not None:
+                reporter._start()
+
+        os.register_at_fork(after_in_child=restart_in_child)
+
+    def _start(self) -> None:
+        self.queue: queue.Queue[tuple[BaseException, dict[str, Any] | None, contextvars.Context] | None] = queue.Queue(
+            self.max_queued
+        )
         self._thread = threading.Thread(target=self._run, name="sentry-reporter", daemon=True)
         self._thread.start()
 

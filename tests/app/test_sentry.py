@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 from fastapi import Request
@@ -12,7 +13,9 @@ from sqlalchemy import text
 from stub_server import Recorder
 
 from app.api.deps import SessionDep
+from app.config import Settings
 from app.observability import errors
+from tests.support.net import poll_until
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 
@@ -196,3 +199,29 @@ def test_bodies_and_query_strings_are_scrubbed_by_name():
     assert json.loads(out["data"]) == {"email": "[Filtered]", "profile": {"api_key": "[Filtered]"}, "name": "n"}
     form = errors.before_send({"request": {"data": "csrf_token=c&comment=hi"}}, {})["request"]["data"]
     assert form == "csrf_token=%5BFiltered%5D&comment=hi"
+
+
+def test_a_process_forked_after_setup_still_reports_errors(sentry_sink):
+    """gunicorn --preload and multiprocessing fork after the app (and its reporter) exist: the
+    child needs its own reporter thread, or its errors queue up and are never sent."""
+    dsn = f"http://publickey@127.0.0.1:{sentry_sink.server.server_address[1]}/42"
+    reporter = errors.setup_sentry(Settings(SENTRY_DSN=dsn))
+    assert reporter is not None
+    pid = os.fork()
+    if pid == 0:  # the child: report, flush, leave without running pytest's teardown
+        code = 1
+        try:
+            reporter.report(ValueError("raised in the forked child"))
+            reporter.flush(timeout=5)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    messages = poll_until(
+        "the child's event at the Sentry endpoint",
+        lambda: [e for e in _events(sentry_sink) if "raised in the forked child" in json.dumps(e)] or None,
+        10,
+    )
+    assert len(messages) == 1
+    reporter.close()
