@@ -34,6 +34,7 @@ from .spans import KEPT_ATTRIBUTE, Deferred, KeepDecisionSpanProcessor
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _PROPAGATION_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate", b"baggage": "baggage"}
+_WANTED_HEADERS = frozenset({b"host", b"x-request-id", *_PROPAGATION_HEADERS})
 _ERROR_BODY = b'{"detail":"Internal Server Error"}'
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -124,6 +125,8 @@ class ObservabilityMiddleware:
         carrier: dict[str, str] | None = None
         host: bytes | None = None
         for name, value in scope["headers"]:
+            if name not in _WANTED_HEADERS:  # most headers: one set lookup, not three compares
+                continue
             if name == b"host":
                 host = value
             elif name == b"x-request-id":

@@ -25,6 +25,9 @@ class RouteResolver:
     def __init__(self, app: Any) -> None:
         self.app = app
         self._map: dict[int, list[tuple[Any, str]]] | None = None
+        # routes mounted once: id -> (route, template), the per-request path; holding the route
+        # keeps its id from being reused by another object
+        self._single: dict[int, tuple[Any, str]] = {}
 
     def _build(self) -> dict[int, list[tuple[Any, str]]]:
         mapping: dict[int, list[tuple[Any, str]]] = {}
@@ -43,6 +46,12 @@ class RouteResolver:
         route = scope.get("route")
         if route is None:
             return UNMATCHED
+        single = self._single.get(id(route))
+        if single is not None and single[0] is route:
+            return single[1]
+        return self._resolve(scope, route)
+
+    def _resolve(self, scope: dict[str, Any], route: Any) -> str:
         mapping = self._map
         if mapping is None:
             mapping = self._map = self._build()
@@ -53,6 +62,7 @@ class RouteResolver:
             if candidates is None:
                 return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
         if len(candidates) == 1:
+            self._single[id(route)] = (route, candidates[0][1])
             return candidates[0][1]
         path = scope.get("path", "")
         for regex, template in candidates:
