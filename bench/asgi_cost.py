@@ -32,6 +32,19 @@ CONFIGS: dict[str, dict] = {
     "accesslog-only": {"METRICS_ENABLED": False, "TRACING_ENABLED": False},
 }
 PATHS = {"trivial": "/internal/ping", "db": "/api/v1/users/1"}
+BARE = {"OBSERVABILITY_ENABLED": False}
+BASE = {"APP_ENV": "production", "TRACE_SAMPLE_RATE": RATE, "SENTRY_DSN": None}
+
+
+async def start(overrides: dict) -> tuple:
+    """An app built as the benchmarks build it, its lifespan entered: (app, lifespan)."""
+    from app.config import Settings
+    from app.main import create_app
+
+    app = create_app(Settings(**BASE, **overrides))
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    return app, lifespan
 
 
 async def call(app, path: str) -> int:
@@ -64,16 +77,10 @@ async def call(app, path: str) -> int:
 
 
 async def paired(name: str) -> None:
-    from app.config import Settings
-    from app.main import create_app
-
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the apps log to stdout
-    base = {"APP_ENV": "production", "TRACE_SAMPLE_RATE": RATE, "SENTRY_DSN": None}
     apps, contexts = {}, []
-    for label, overrides in (("bare", {"OBSERVABILITY_ENABLED": False}), (name, CONFIGS[name])):
-        app = create_app(Settings(**base, **overrides))
-        cm = app.router.lifespan_context(app)
-        await cm.__aenter__()
+    for label, overrides in (("bare", BARE), (name, CONFIGS[name])):
+        app, cm = await start(overrides)
         contexts.append(cm)
         apps[label] = app
     lines = []

@@ -29,14 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS: dict[str, dict[str, object]] = {
-    "bare": {"OBSERVABILITY_ENABLED": False},
-    "full": {},
-    "full-collector": {"TRACE_SAMPLING_MODE": "collector"},
-    "metrics-only": {"TRACING_ENABLED": False, "ACCESS_LOG_ENABLED": False},
-    "tracing-only": {"METRICS_ENABLED": False, "ACCESS_LOG_ENABLED": False},
-    "accesslog-only": {"METRICS_ENABLED": False, "TRACING_ENABLED": False},
-}
+sys.path.insert(0, str(ROOT))
+from bench.asgi_cost import BARE, CONFIGS, call, start  # noqa: E402 - run as a script
+
+MEASURABLE = {"bare": BARE, **CONFIGS}  # bench/asgi_cost.py's configurations, and bare
 
 
 def wait_for(path: Path, timeout: float = 900) -> None:
@@ -48,15 +44,8 @@ def wait_for(path: Path, timeout: float = 900) -> None:
 
 
 async def child(config: str, path: str, n: int, signals: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    from app.config import Settings
-    from app.main import create_app
-    from bench.asgi_cost import call
-
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the app logs to stdout
-    app = create_app(Settings(APP_ENV="production", TRACE_SAMPLE_RATE=0.05, SENTRY_DSN=None, **CONFIGS[config]))
-    lifespan = app.router.lifespan_context(app)
-    await lifespan.__aenter__()
+    app, lifespan = await start(MEASURABLE[config])
     for _ in range(200):
         assert await call(app, path) == 200, path
     (signals / "ready").touch()

@@ -24,11 +24,9 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -37,6 +35,7 @@ from opentelemetry import trace
 from sentry_sdk._types import AnnotatedValue
 from sentry_sdk.scrubber import EventScrubber
 
+from .forking import restart_in_child
 from .redaction import FILTERED, redact_text, sensitive_name
 from .settings import ObservabilitySettings
 
@@ -195,16 +194,7 @@ class ErrorReporter:
         self.max_queued = max_queued
         self.dropped = 0
         self._start()
-        ref = weakref.ref(self)
-
-        def restart_in_child() -> None:
-            # A process forked after setup (gunicorn --preload, multiprocessing) has no
-            # reporter thread: without a new one its errors would queue and never be sent.
-            reporter = ref()
-            if reporter is not None:
-                reporter._start()
-
-        os.register_at_fork(after_in_child=restart_in_child)
+        restart_in_child(self, ErrorReporter._start)  # a forked child gets its own thread
 
     def _start(self) -> None:
         self.queue: queue.Queue[tuple[BaseException, dict[str, Any] | None, contextvars.Context] | None] = queue.Queue(

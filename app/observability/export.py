@@ -8,9 +8,9 @@
 Why not the SDK's BatchSpanProcessor: it takes one SDK span at a time (the kit's records
 would first have to become ReadableSpans on the event loop), and every enqueue calls
 os.getpid() for fork safety; here a request's spans are one queue entry and fork safety
-is one os.register_at_fork hook. The queue is a deque with maxlen: when the collector is
-slow or gone, the oldest entries are dropped, a request never waits. Spans lost that way or in
-a batch the exporter gave up on are counted (telemetry_dropped_total, metrics.py).
+is one os.register_at_fork hook (forking.py). The queue is a deque with maxlen: when the
+collector is slow or gone, the oldest entries are dropped, a request never waits. Spans lost
+that way or in a batch the exporter gave up on are counted (telemetry_dropped_total, metrics.py).
 
 Transport: the SDK's OTLPSpanExporter, so endpoint, TLS, OTEL_EXPORTER_OTLP_* headers,
 compression, retries with backoff and reconnection behave as documented upstream; only
@@ -22,10 +22,8 @@ ReadableSpans, materialized on the export thread.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -35,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from .forking import restart_in_child
 from .otlp import SpanEncoder
 from .spans import RequestSpans
 
@@ -124,14 +123,7 @@ class SpanQueue:
         self._export_lock = threading.Lock()  # one batch at a time: worker or force_flush
         self._stopping = False
         self._start()
-        ref = weakref.ref(self)
-
-        def restart_in_child() -> None:  # a forked child gets its own thread (the parent's is gone)
-            queue = ref()
-            if queue is not None:
-                queue._start()
-
-        os.register_at_fork(after_in_child=restart_in_child)
+        restart_in_child(self, SpanQueue._start)  # a forked child gets its own thread
 
     def _start(self) -> None:
         self._export_lock = threading.Lock()
